@@ -1,0 +1,75 @@
+// Package probe runs one check against one target and says whether it passed
+// and, when it did not, why, in one short human line. It owns the probe kinds
+// (HTTP(S), TCP) and the assertions over their results; it knows nothing of
+// schedules, state or alerts.
+package probe
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"time"
+)
+
+// Target is everything one probe needs. The caller's ctx carries no deadline
+// of its own: Run applies Timeout.
+type Target struct {
+	Name    string
+	URL     *url.URL // http, https or tcp scheme
+	Timeout time.Duration
+
+	// HTTP only.
+	Method          string // default GET
+	Headers         http.Header
+	Body            string
+	FollowRedirects bool
+	TLSSkipVerify   bool
+	Expect          Expect
+}
+
+// Expect holds the assertions evaluated over an HTTP result. The zero value
+// means "status 2xx".
+type Expect struct {
+	Status       []StatusRange // any of them; empty means 200–299
+	BodyContains string
+	BodyRegex    *regexp.Regexp
+	JSON         []JSONExpect
+	MaxLatency   time.Duration // 0: no bound
+}
+
+// StatusRange is an inclusive range of HTTP status codes: 200 is {200, 200},
+// "2xx" is {200, 299}.
+type StatusRange struct{ Lo, Hi int }
+
+// JSONExpect asserts that the value at a dotted path of a JSON body, printed
+// as a string, equals Value.
+type JSONExpect struct {
+	Path  string // data.status, items.0.id
+	Value string
+}
+
+// Timings are the phases of an HTTP probe, measured with net/http/httptrace.
+type Timings struct {
+	DNS       time.Duration
+	Connect   time.Duration
+	TLS       time.Duration
+	FirstByte time.Duration
+}
+
+// Result is what one probe found. It is plain data: the monitor keeps it, the
+// status API shows it, and the alert text quotes Reason.
+type Result struct {
+	OK         bool
+	At         time.Time     // when the probe started
+	Duration   time.Duration // total, start to verdict
+	Reason     string        // empty when OK; one short line otherwise
+	StatusCode int           // HTTP only; 0 when no response
+	Timings    Timings
+	// CertNotAfter is the expiry of the leaf certificate for HTTPS; zero otherwise.
+	CertNotAfter time.Time
+}
+
+// Func is the signature every probe kind has; the monitor takes one so tests
+// can drive it.
+type Func func(ctx context.Context, t Target) Result
