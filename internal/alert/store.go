@@ -14,7 +14,8 @@ type Store interface {
 	// Load returns what the engine needs at start.
 	Load(ctx context.Context) (Snapshot, error)
 	// UpdateDelivery records a delivery attempt's outcome (status,
-	// attempts, next try, last error, delivered at).
+	// attempts, next try, last error, delivered at) on the row identified
+	// by (Key, Channel), which is unique; ID is not needed.
 	UpdateDelivery(ctx context.Context, d Delivery) error
 }
 
@@ -46,7 +47,7 @@ const (
 
 // Delivery is one message for one channel: an outbox row.
 type Delivery struct {
-	ID          int64 // assigned by the store
+	ID          int64 // assigned by the store; informational
 	Key         string
 	Channel     string
 	IncidentID  int64
