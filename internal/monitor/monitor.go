@@ -1,0 +1,348 @@
+// Package monitor owns the schedule of every target, runs their probes and
+// keeps each target's state machine. It tells a Sink what it learns (every
+// probe's status, every transition); what to say about it is the alert
+// package's business. It runs probes concurrently with a generous bound, so a
+// target that hangs until its timeout never delays another's probe, and it
+// probes on demand (Confirm) when clients report failures.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
+
+	"github.com/pollerd/pollerd/internal/probe"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultMaxConcurrent   = 1024
+	DefaultConfirmInterval = time.Second
+	DefaultConfirmCooldown = time.Minute
+)
+
+// Options configure a Monitor.
+type Options struct {
+	Targets []Target
+	// Initial is restored from the store: state, since and counters. Names
+	// that are not in Targets are ignored.
+	Initial []Status
+	Sink    Sink       // required
+	Probe   probe.Func // required; cmd passes probe.Run
+	// MaxConcurrent bounds the probes in flight (default 1024). It is
+	// generous on purpose: a hung probe holds its slot until its timeout, and
+	// a tight bound would let a few hung targets starve all the others.
+	MaxConcurrent int
+	// ConfirmInterval is the gap between confirmation re-probes (default 1s).
+	ConfirmInterval time.Duration
+	// ConfirmCooldown is the minimum time between two confirmations of one
+	// target (default 1m); within it Confirm reports the current state.
+	ConfirmCooldown time.Duration
+	Logger          *zap.Logger      // default: no logging
+	Now             func() time.Time // default time.Now; for Since and cooldowns
+}
+
+// Monitor schedules and probes targets. Start starts it; Stop stops it and
+// waits for the probes it started. A stopped Monitor cannot be restarted.
+type Monitor struct {
+	probe           probe.Func
+	sink            Sink
+	log             *zap.Logger
+	now             func() time.Time
+	confirmInterval time.Duration
+	confirmCooldown time.Duration
+
+	// slots bounds the probes in flight across all targets.
+	slots   chan struct{}
+	entries []*entry // sorted by name; fixed after New
+	byName  map[string]*entry
+	cron    *cron.Cron
+
+	// ctx is the root of every probe's ctx; cancel (in Stop) aborts them all.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	stopped  bool           // guarded by mu; no confirmation starts after it
+	confirms sync.WaitGroup // running confirmation series
+}
+
+// entry is one target and its state.
+type entry struct {
+	target Target
+
+	// sem is held while a probe of this target runs and its result is
+	// stepped and delivered, so the target's probes never overlap and its
+	// Sink calls are ordered. A channel rather than a sync.Mutex so that a
+	// confirmation can give up waiting when its ctx ends.
+	sem chan struct{}
+
+	mu          sync.Mutex // guards the fields below
+	status      Status
+	confirm     *confirmation // the confirmation in flight, if any
+	confirmedAt time.Time     // when the last confirmation settled
+}
+
+func (e *entry) name() string { return e.target.Probe.Name }
+
+func (e *entry) tryLock() bool {
+	select {
+	case e.sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (e *entry) lock(ctx context.Context) bool {
+	select {
+	case e.sem <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (e *entry) unlock() { <-e.sem }
+
+func (e *entry) snapshot() Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.status
+}
+
+// New checks the targets, restores their statuses from o.Initial and
+// schedules them; nothing runs until Start.
+func New(o Options) (*Monitor, error) {
+	if o.Probe == nil {
+		return nil, errors.New("new monitor: no probe function")
+	}
+	if o.Sink == nil {
+		return nil, errors.New("new monitor: no sink")
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if o.ConfirmInterval <= 0 {
+		o.ConfirmInterval = DefaultConfirmInterval
+	}
+	if o.ConfirmCooldown <= 0 {
+		o.ConfirmCooldown = DefaultConfirmCooldown
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Monitor{
+		probe:           o.Probe,
+		sink:            o.Sink,
+		log:             o.Logger,
+		now:             o.Now,
+		confirmInterval: o.ConfirmInterval,
+		confirmCooldown: o.ConfirmCooldown,
+		slots:           make(chan struct{}, o.MaxConcurrent),
+		byName:          make(map[string]*entry, len(o.Targets)),
+		cron:            cron.New(cron.WithLogger(cronLogger{o.Logger.Sugar()})),
+		ctx:             ctx,
+		cancel:          cancel,
+	}
+
+	start := o.Now()
+	schedules := make(map[string]cron.Schedule, len(o.Targets))
+	for _, t := range o.Targets {
+		name := t.Probe.Name
+		if name == "" {
+			cancel()
+			return nil, errors.New("new monitor: target without a name")
+		}
+		if _, dup := m.byName[name]; dup {
+			cancel()
+			return nil, fmt.Errorf("new monitor: duplicate target %s", name)
+		}
+		if t.FailureThreshold < 1 || t.SuccessThreshold < 1 {
+			cancel()
+			return nil, fmt.Errorf("new monitor: target %s: thresholds must be at least 1", name)
+		}
+		s, err := scheduleFor(t)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("new monitor: %w", err)
+		}
+		schedules[name] = s
+		e := &entry{
+			target: t,
+			sem:    make(chan struct{}, 1),
+			status: Status{Name: name, State: Unknown, Since: start},
+		}
+		m.byName[name] = e
+		m.entries = append(m.entries, e)
+	}
+	sort.Slice(m.entries, func(i, j int) bool { return m.entries[i].name() < m.entries[j].name() })
+
+	for _, s := range o.Initial {
+		e, ok := m.byName[s.Name]
+		if !ok {
+			m.log.Debug("ignoring restored status of unknown target", zap.String("target", s.Name))
+			continue
+		}
+		if s.State == "" {
+			s.State = Unknown
+		}
+		if s.Since.IsZero() {
+			s.Since = start
+		}
+		e.status = s
+	}
+
+	for _, e := range m.entries {
+		m.cron.Schedule(schedules[e.name()], cron.FuncJob(func() { m.scheduled(e) }))
+	}
+	return m, nil
+}
+
+// Start starts the scheduler. It does nothing after Stop.
+func (m *Monitor) Start() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stopped {
+		return
+	}
+	m.cron.Start()
+}
+
+// Stop stops scheduling, cancels the probes in flight (their ctx derives from
+// the monitor's) and waits until every running job and confirmation has
+// returned, or ctx ends. Results of cancelled probes are discarded: a
+// shutdown is not an outage. Stop may be called more than once.
+func (m *Monitor) Stop(ctx context.Context) error {
+	m.mu.Lock()
+	m.stopped = true
+	m.mu.Unlock()
+	m.cancel()
+	jobs := m.cron.Stop()
+
+	done := make(chan struct{})
+	// Exits when the jobs and confirmations return, which the cancel above
+	// makes prompt; if ctx ends first it outlives Stop by that much.
+	go func() {
+		<-jobs.Done()
+		m.confirms.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop monitor: %w", ctx.Err())
+	}
+}
+
+// Statuses returns a snapshot of every target's status, sorted by name.
+func (m *Monitor) Statuses() []Status {
+	out := make([]Status, len(m.entries))
+	for i, e := range m.entries {
+		out[i] = e.snapshot()
+	}
+	return out
+}
+
+// Status returns the named target's status.
+func (m *Monitor) Status(name string) (Status, bool) {
+	e, ok := m.byName[name]
+	if !ok {
+		return Status{}, false
+	}
+	return e.snapshot(), true
+}
+
+// scheduled is the cron job of one target. It skips its turn while the
+// previous probe (or a confirmation) still runs, like cron's
+// SkipIfStillRunning, so a slow target never piles up probes.
+func (m *Monitor) scheduled(e *entry) {
+	defer m.recoverPanic(e)
+	if !e.tryLock() {
+		m.log.Debug("probe skipped: previous still running", zap.String("target", e.name()))
+		return
+	}
+	defer e.unlock()
+	m.probeLocked(e)
+}
+
+// probeLocked probes e once, steps its state machine and tells the sink:
+// Observe, then Transition if there is one. The caller holds e.sem. It
+// reports false when the probe was cut short by Stop, in which case nothing
+// was recorded.
+func (m *Monitor) probeLocked(e *entry) (Status, bool) {
+	r, ok := m.runProbe(e)
+	if !ok {
+		return Status{}, false
+	}
+
+	e.mu.Lock()
+	st, tr := Step(e.status, r, e.target.FailureThreshold, e.target.SuccessThreshold)
+	e.status = st
+	e.mu.Unlock()
+
+	m.log.Debug("probe",
+		zap.String("target", e.name()),
+		zap.Bool("ok", r.OK),
+		zap.Duration("duration", r.Duration),
+		zap.String("reason", r.Reason))
+	m.sink.Observe(st)
+	if tr != nil {
+		m.log.Info("transition",
+			zap.String("target", tr.Target),
+			zap.String("from", string(tr.From)),
+			zap.String("to", string(tr.To)),
+			zap.String("reason", transitionReason(*tr, st)))
+		m.sink.Transition(*tr)
+	}
+	return st, true
+}
+
+// runProbe calls the probe function within a concurrency slot. It reports
+// false when Stop cut it short: that result says nothing about the target.
+func (m *Monitor) runProbe(e *entry) (probe.Result, bool) {
+	select {
+	case m.slots <- struct{}{}:
+	case <-m.ctx.Done():
+		return probe.Result{}, false
+	}
+	defer func() { <-m.slots }()
+	start := m.now()
+	r := m.probe(m.ctx, e.target.Probe)
+	if m.ctx.Err() != nil {
+		return probe.Result{}, false
+	}
+	if r.At.IsZero() {
+		r.At = start
+	}
+	return r, true
+}
+
+// transitionReason is the why of a transition for the log: the probe's own
+// reason for DOWN, the run of successes for UP.
+func transitionReason(tr Transition, st Status) string {
+	if tr.To == Down {
+		return tr.Result.Reason
+	}
+	return fmt.Sprintf("%d consecutive successes", st.ConsecutiveSuccesses)
+}
+
+// recoverPanic keeps a panicking probe or sink from taking the daemon down;
+// the target's locks are released by the deferred unlocks already.
+func (m *Monitor) recoverPanic(e *entry) {
+	if r := recover(); r != nil {
+		m.log.Error("probe panicked", zap.String("target", e.name()), zap.Any("panic", r), zap.StackSkip("stack", 1))
+	}
+}

@@ -1,0 +1,100 @@
+package monitor
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// IntervalSchedule is a cron.Schedule that fires every Interval at a fixed
+// Phase: at the instants t with (t - Unix epoch - Phase) % Interval == 0.
+// cron's own ConstantDelaySchedule truncates to whole seconds and counts from
+// whenever the scheduler started, so 10,000 targets with the same interval
+// would all fire in the same instant; a per-target phase spreads them evenly
+// over the interval and keeps each target's slot stable across restarts.
+type IntervalSchedule struct {
+	Interval time.Duration
+	Phase    time.Duration // in [0, Interval)
+}
+
+// NewIntervalSchedule returns the schedule of the target called name: its
+// phase is the FNV-1a 64 hash of the name modulo the interval, in
+// nanoseconds, so it is the same on every run and different names land on
+// different instants.
+func NewIntervalSchedule(name string, interval time.Duration) IntervalSchedule {
+	if interval <= 0 {
+		return IntervalSchedule{Interval: interval}
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name)) // never fails
+	return IntervalSchedule{
+		Interval: interval,
+		Phase:    time.Duration(h.Sum64() % uint64(interval)),
+	}
+}
+
+// Next returns the first firing instant strictly after now, in now's
+// location. A non-positive interval never fires (the zero time, which cron
+// reads as "never").
+func (s IntervalSchedule) Next(now time.Time) time.Time {
+	if s.Interval <= 0 {
+		return time.Time{}
+	}
+	return s.Prev(now).Add(s.Interval)
+}
+
+// Prev returns the last firing instant at or before t: the instant a probe
+// started at t was scheduled for, when it is less than an interval late.
+func (s IntervalSchedule) Prev(t time.Time) time.Time {
+	if s.Interval <= 0 {
+		return time.Time{}
+	}
+	n, iv := t.UnixNano(), int64(s.Interval)
+	off := (n - int64(s.Phase)) % iv
+	if off < 0 {
+		off += iv
+	}
+	return time.Unix(0, n-off).In(t.Location())
+}
+
+// specParser reads `schedule:` strings: 5 fields, 6 with seconds first, or a
+// descriptor (@hourly, @every 1m…).
+var specParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
+	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// scheduleFor returns the schedule of t. "@every D" becomes an
+// IntervalSchedule too, so that it gets a phase and sub-second precision
+// instead of cron's whole seconds counted from start.
+func scheduleFor(t Target) (cron.Schedule, error) {
+	name := t.Probe.Name
+	switch {
+	case t.Interval > 0 && t.Schedule != "":
+		return nil, fmt.Errorf("target %s: both interval and schedule set", name)
+	case t.Interval > 0:
+		return NewIntervalSchedule(name, t.Interval), nil
+	case t.Interval < 0:
+		return nil, fmt.Errorf("target %s: negative interval %s", name, t.Interval)
+	case t.Schedule == "":
+		return nil, fmt.Errorf("target %s: neither interval nor schedule set", name)
+	}
+
+	spec := strings.TrimSpace(t.Schedule)
+	if rest, ok := strings.CutPrefix(spec, "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		if err != nil {
+			return nil, fmt.Errorf("target %s: schedule %q: %w", name, t.Schedule, err)
+		}
+		if d <= 0 {
+			return nil, fmt.Errorf("target %s: schedule %q: duration must be positive", name, t.Schedule)
+		}
+		return NewIntervalSchedule(name, d), nil
+	}
+	s, err := specParser.Parse(spec)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: schedule %q: %w", name, t.Schedule, err)
+	}
+	return s, nil
+}
