@@ -2,6 +2,18 @@
 // and, when it did not, why, in one short human line. It owns the probe kinds
 // (HTTP(S), TCP) and the assertions over their results; it knows nothing of
 // schedules, state or alerts.
+//
+// Connections are never reused: every HTTP probe dials, and for https
+// handshakes, afresh (keep-alives off). A pooled keep-alive connection can
+// stay healthy while the server's listener is dead — the process restarted
+// and failed to bind, or a proxy lost its backend — and a probe riding it
+// would report UP for a service no new client can reach. The price is a
+// TCP (and TLS) handshake per probe; BenchmarkHTTP measures it against a
+// keep-alive variant. Only the *http.Transport templates are shared, so no
+// heavy state is allocated per probe.
+//
+// Probes ignore HTTP_PROXY and friends: only internal/config reads the
+// environment, and a poller should see the server the way its clients do.
 package probe
 
 import (
@@ -36,6 +48,9 @@ type Expect struct {
 	BodyRegex    *regexp.Regexp
 	JSON         []JSONExpect
 	MaxLatency   time.Duration // 0: no bound
+	// CertMinValidity fails an https probe whose leaf certificate expires
+	// sooner than this after the probe started; 0: no bound.
+	CertMinValidity time.Duration
 }
 
 // StatusRange is an inclusive range of HTTP status codes: 200 is {200, 200},
@@ -50,6 +65,10 @@ type JSONExpect struct {
 }
 
 // Timings are the phases of an HTTP probe, measured with net/http/httptrace.
+// DNS, Connect and TLS are how long each phase took, summed over redirects;
+// FirstByte is the time from the start of the probe to the first byte of the
+// final response (time to first byte, the phases before it included). A TCP
+// probe fills Connect only (its DNS lookup included).
 type Timings struct {
 	DNS       time.Duration
 	Connect   time.Duration
@@ -68,6 +87,9 @@ type Result struct {
 	Timings    Timings
 	// CertNotAfter is the expiry of the leaf certificate for HTTPS; zero otherwise.
 	CertNotAfter time.Time
+	// BodyTruncated says the HTTP body was longer than MaxBodyBytes and the
+	// probe read and evaluated only the first MaxBodyBytes of it.
+	BodyTruncated bool
 }
 
 // Func is the signature every probe kind has; the monitor takes one so tests

@@ -1,0 +1,33 @@
+package probe
+
+import (
+	"context"
+	"net"
+	"time"
+)
+
+// tcpDialer is shared: a net.Dialer holds only settings.
+var tcpDialer = &net.Dialer{KeepAlive: -1}
+
+// TCP probes a tcp://host:port target: it connects and closes. Passing means
+// something accepted the connection; nothing is sent.
+func TCP(ctx context.Context, t Target) Result {
+	start := time.Now()
+	res := Result{At: start}
+	if t.URL == nil || t.URL.Port() == "" {
+		return failed(res, "tcp: url needs host:port")
+	}
+	timeout := timeoutOf(t)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	conn, err := tcpDialer.DialContext(ctx, "tcp", t.URL.Host)
+	res.Duration = time.Since(start)
+	res.Timings.Connect = res.Duration
+	if err != nil {
+		return failed(res, errReason(err, ctx.Err(), timeout))
+	}
+	_ = conn.Close() // the connection was the test; a close error says nothing more
+	res.OK = true
+	return res
+}
