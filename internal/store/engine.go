@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// This file holds what the alert engine needs (alert.Store): a transition's
+// writes in one transaction, the state to resume from, and delivery outcomes.
+
+// Commit writes c in one transaction: target states are upserted (state and
+// since only; the probe counters belong to Flush), incidents are upserted by
+// ID, and deliveries are inserted unless their (Key, Channel) exists, which
+// makes replaying a Commit harmless. Any failing row rolls back all of c.
+func (db *DB) Commit(ctx context.Context, c Change) error {
+	now := msOf(db.now())
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, t := range c.Targets {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO target_state (name, state, since, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (name) DO UPDATE SET state = excluded.state, since = excluded.since`,
+				t.Name, t.State, msOf(t.Since), now); err != nil {
+				return fmt.Errorf("target %s: %w", t.Name, err)
+			}
+		}
+		for _, inc := range c.Incidents {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO incidents (id, kind, subject, opened_at, closed_at, cause, reports, message_ref)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, subject = excluded.subject,
+					opened_at = excluded.opened_at, closed_at = excluded.closed_at, cause = excluded.cause,
+					reports = excluded.reports, message_ref = excluded.message_ref`,
+				inc.ID, inc.Kind, inc.Subject, msOf(inc.OpenedAt), nullMsOf(inc.ClosedAt),
+				inc.Cause, inc.Reports, inc.MessageRef); err != nil {
+				return fmt.Errorf("incident %d: %w", inc.ID, err)
+			}
+		}
+		for _, d := range c.Deliveries {
+			status := d.Status
+			if status == "" {
+				status = DeliveryPending
+			}
+			created := msOf(d.CreatedAt)
+			if created == 0 {
+				created = now
+			}
+			payload := d.Payload
+			if payload == nil {
+				payload = []byte{}
+			}
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO outbox (key, channel, incident_id, payload, status, attempts, next_at,
+					last_error, created_at, delivered_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (key, channel) DO NOTHING`,
+				d.Key, d.Channel, d.IncidentID, payload, status, d.Attempts, msOf(d.NextAt),
+				d.LastError, created, nullMsOf(d.DeliveredAt)); err != nil {
+				return fmt.Errorf("delivery %q to %s: %w", d.Key, d.Channel, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Load returns the engine's durable state: every target state, the open
+// incidents, the pending deliveries oldest first, the number of failed
+// deliveries and the highest incident ID (so new IDs never collide).
+func (db *DB) Load(ctx context.Context) (Snapshot, error) {
+	var s Snapshot
+	err := db.inReadTx(ctx, func(tx *sql.Tx) error {
+		recs, err := targetRecords(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			s.Targets = append(s.Targets, TargetState{Name: r.Name, State: r.State, Since: r.Since})
+		}
+		if s.OpenIncidents, err = queryIncidents(ctx, tx,
+			`WHERE closed_at IS NULL ORDER BY id`); err != nil {
+			return err
+		}
+		if s.Pending, err = queryDeliveries(ctx, tx,
+			`WHERE status = 'pending' ORDER BY created_at, id`); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx,
+			`SELECT COUNT(*) FROM outbox WHERE status = 'failed'`).Scan(&s.Failed); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx,
+			`SELECT COALESCE(MAX(id), 0) FROM incidents`).Scan(&s.MaxIncidentID)
+	})
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("load: %w", err)
+	}
+	return s, nil
+}
+
+// UpdateDelivery records an attempt's outcome on the delivery with d.ID:
+// status, attempts, next try, last error and delivered-at. The other fields
+// are fixed at insert and ignored here.
+func (db *DB) UpdateDelivery(ctx context.Context, d Delivery) error {
+	res, err := db.sql.ExecContext(ctx, `
+		UPDATE outbox SET status = ?, attempts = ?, next_at = ?, last_error = ?, delivered_at = ?
+		WHERE id = ?`,
+		d.Status, d.Attempts, msOf(d.NextAt), d.LastError, nullMsOf(d.DeliveredAt), d.ID)
+	if err != nil {
+		return fmt.Errorf("update delivery %d: %w", d.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update delivery %d: %w", d.ID, err)
+	} else if n == 0 {
+		return fmt.Errorf("update delivery %d: %w", d.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// inReadTx runs fn in a transaction that is always rolled back: reads that
+// must see one consistent state.
+func (db *DB) inReadTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	return fn(tx)
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func queryIncidents(ctx context.Context, q querier, where string, args ...any) ([]Incident, error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT id, kind, subject, opened_at, COALESCE(closed_at, 0), cause, reports, message_ref
+		FROM incidents `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Incident
+	for rows.Next() {
+		var inc Incident
+		var opened, closed int64
+		if err := rows.Scan(&inc.ID, &inc.Kind, &inc.Subject, &opened, &closed,
+			&inc.Cause, &inc.Reports, &inc.MessageRef); err != nil {
+			return nil, err
+		}
+		inc.OpenedAt, inc.ClosedAt = timeOf(opened), timeOf(closed)
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+func queryDeliveries(ctx context.Context, q querier, where string, args ...any) ([]Delivery, error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT id, key, channel, incident_id, payload, status, attempts, next_at, last_error,
+			created_at, COALESCE(delivered_at, 0)
+		FROM outbox `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		var next, created, delivered int64
+		if err := rows.Scan(&d.ID, &d.Key, &d.Channel, &d.IncidentID, &d.Payload, &d.Status,
+			&d.Attempts, &next, &d.LastError, &created, &delivered); err != nil {
+			return nil, err
+		}
+		d.NextAt, d.CreatedAt, d.DeliveredAt = timeOf(next), timeOf(created), timeOf(delivered)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

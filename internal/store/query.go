@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// This file holds the reads for the monitor's start and the status API, and
+// retention. Reads see flushed data only: they may lag Record by one flush.
+
+// TargetRecords returns every target's persisted state and counters by name,
+// for the monitor to resume from at start.
+func (db *DB) TargetRecords(ctx context.Context) (map[string]TargetRecord, error) {
+	recs, err := targetRecords(ctx, db.sql)
+	if err != nil {
+		return nil, fmt.Errorf("target records: %w", err)
+	}
+	m := make(map[string]TargetRecord, len(recs))
+	for _, r := range recs {
+		m[r.Name] = r
+	}
+	return m, nil
+}
+
+func targetRecords(ctx context.Context, q querier) ([]TargetRecord, error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT name, state, since, failures, successes, updated_at FROM target_state ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TargetRecord
+	for rows.Next() {
+		var r TargetRecord
+		var since, updated int64
+		if err := rows.Scan(&r.Name, &r.State, &since, &r.Failures, &r.Successes, &updated); err != nil {
+			return nil, err
+		}
+		r.Since, r.UpdatedAt = timeOf(since), timeOf(updated)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Uptime returns the share of target's probes that passed since the minute
+// that holds since (1 - failures/probes), and the number of probes it rests
+// on. With no probes the ratio is 0: check probes before showing it.
+func (db *DB) Uptime(ctx context.Context, target string, since time.Time) (ratio float64, probes int64, err error) {
+	var failures int64
+	err = db.sql.QueryRowContext(ctx, `
+		SELECT COALESCE(SUM(probes), 0), COALESCE(SUM(failures), 0)
+		FROM history WHERE target = ? AND minute >= ?`,
+		target, unixMinute(since)).Scan(&probes, &failures)
+	if err != nil {
+		return 0, 0, fmt.Errorf("uptime %s: %w", target, err)
+	}
+	if probes == 0 {
+		return 0, 0, nil
+	}
+	return 1 - float64(failures)/float64(probes), probes, nil
+}
+
+// RecentIncidents returns up to limit incidents, open or closed, newest
+// first.
+func (db *DB) RecentIncidents(ctx context.Context, limit int) ([]Incident, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	incs, err := queryIncidents(ctx, db.sql, `ORDER BY opened_at DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent incidents: %w", err)
+	}
+	return incs, nil
+}
+
+// DeliveryCounts returns how many deliveries are pending and how many
+// failed permanently.
+func (db *DB) DeliveryCounts(ctx context.Context) (pending, failed int, err error) {
+	err = db.sql.QueryRowContext(ctx, `
+		SELECT COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'failed'), 0) FROM outbox`).
+		Scan(&pending, &failed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("delivery counts: %w", err)
+	}
+	return pending, failed, nil
+}
+
+// Prune deletes history buckets for minutes before before, and delivered
+// outbox rows delivered before it, and returns how many rows went. Pending
+// and failed deliveries are never pruned: they still matter.
+//
+// History has no index on minute alone (it would nearly double its size),
+// so Prune walks the targets through the primary key, one seek per target,
+// and deletes each target's old range in its own short transaction, leaving
+// the write lock free in between for Commit and Flush.
+func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
+	cutoff := unixMinute(before)
+	var total int64
+	target := ""
+	for {
+		var next string
+		err := db.sql.QueryRowContext(ctx,
+			`SELECT target FROM history WHERE target > ? ORDER BY target LIMIT 1`, target).Scan(&next)
+		if errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return total, fmt.Errorf("prune history: %w", err)
+		}
+		res, err := db.sql.ExecContext(ctx, `DELETE FROM history WHERE target = ? AND minute < ?`, next, cutoff)
+		if err != nil {
+			return total, fmt.Errorf("prune history %s: %w", next, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		target = next
+	}
+	res, err := db.sql.ExecContext(ctx,
+		`DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < ?`, msOf(before))
+	if err != nil {
+		return total, fmt.Errorf("prune outbox: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return total + n, nil
+}

@@ -1,0 +1,270 @@
+// Package store owns pollerd's durable state in one SQLite file
+// (state_dir/pollerd.db): target states and counters, incidents, the outbox
+// of deliveries, and per-minute probe history. It applies its embedded
+// migrations at open, refuses files it cannot trust (corrupt, or written by
+// a newer pollerd) with one clear error, and batches the per-probe writes so
+// a probe never costs a transaction.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// FileName is the database's name inside the state directory.
+const FileName = "pollerd.db"
+
+// Open's faults. Each is wrapped in an error that names the path, so the
+// caller can print it as is and test for it with errors.Is.
+var (
+	// ErrNotWritable means the state directory cannot be created or written.
+	ErrNotWritable = errors.New("not writable")
+	// ErrCorrupt means the file is not a SQLite database or fails its
+	// integrity check. pollerd never replaces it with a fresh one: an
+	// operator decides.
+	ErrCorrupt = errors.New("database is corrupt")
+	// ErrNewerSchema means the file was migrated by a newer pollerd, whose
+	// schema this binary cannot be sure to read or write correctly.
+	ErrNewerSchema = errors.New("database schema is newer than this pollerd")
+	// ErrNotFound means an update named a row that does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// Options configure a DB. The zero value is usable.
+type Options struct {
+	// Now returns the current time; tests set it. Default time.Now.
+	Now func() time.Time
+	// FlushInterval is how often Run writes the buffered probe records.
+	// Default 1s.
+	FlushInterval time.Duration
+	// Retention is how long history and delivered outbox rows are kept.
+	// Default 90 days.
+	Retention time.Duration
+	// Logger receives write failures (once per distinct error) and
+	// recoveries. Default: no logging.
+	Logger *zap.Logger
+	// MaxBuckets caps the (target, minute) buckets buffered while the disk
+	// cannot be written; beyond it new buckets are dropped and counted.
+	// Default 100,000.
+	MaxBuckets int
+}
+
+func (o *Options) setDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = time.Second
+	}
+	if o.Retention <= 0 {
+		o.Retention = 90 * 24 * time.Hour
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.MaxBuckets <= 0 {
+		o.MaxBuckets = 100_000
+	}
+}
+
+// closeFlushTimeout bounds the final flush in Close and at the end of Run, so
+// a dead disk cannot hold up shutdown.
+const closeFlushTimeout = 5 * time.Second
+
+// DB is pollerd's store. Its methods are safe for concurrent use. The caller
+// owns the background loop: it runs Run in a goroutine, cancels it, then
+// calls Close.
+type DB struct {
+	sql  *sql.DB
+	path string
+	opts Options
+	log  *zap.Logger
+
+	buf     buffer       // probe records not yet flushed
+	flushMu sync.Mutex   // one flush at a time
+	lastErr atomic.Value // errBox: the last write error, or nil
+	errText string       // last logged write error; guarded by flushMu
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// errBox lets atomic.Value hold a nil error.
+type errBox struct{ err error }
+
+// Open opens (creating it if needed) dir/pollerd.db, checks it, and applies
+// the migrations it lacks. dir is created with mode 0700 when missing.
+func Open(ctx context.Context, dir string, opts Options) (*DB, error) {
+	return open(ctx, dir, opts, migrations)
+}
+
+// open is Open with the migrations to apply, so tests can build a database
+// at an older schema.
+func open(ctx context.Context, dir string, opts Options, migs []migration) (*DB, error) {
+	if dir == "" {
+		return nil, errors.New("state dir: empty path")
+	}
+	opts.setDefaults()
+	if err := checkWritable(dir); err != nil {
+		return nil, &openError{msg: fmt.Sprintf("state dir %s: not writable: %v", dir, err), kind: ErrNotWritable, err: err}
+	}
+	path := filepath.Join(dir, FileName)
+	if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, &openError{msg: fmt.Sprintf("database %s: not writable: %v", path, err), kind: ErrNotWritable, err: err}
+	}
+
+	sqldb, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db := &DB{sql: sqldb, path: path, opts: opts, log: opts.Logger}
+	db.buf.init(opts.MaxBuckets)
+	db.lastErr.Store(errBox{})
+	if err := db.check(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	if err := db.migrate(ctx, migs); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// dsn sets, on every connection the pool opens: a busy timeout so a writer
+// waits for another instead of failing; WAL so readers (the status API) do
+// not block the writer; foreign keys; NORMAL sync, which in WAL mode loses at
+// most the last transactions on power loss, never consistency; and
+// IMMEDIATE transactions, so a transaction that reads then writes takes the
+// write lock up front instead of failing with SQLITE_BUSY halfway.
+func dsn(path string) string {
+	return "file:" + path +
+		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// checkWritable creates dir if needed and proves it writable by creating and
+// removing a probe file: SQLite would otherwise fail later, and less clearly,
+// when it first creates its WAL or journal.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".pollerd-write-probe-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	cerr := f.Close()
+	if err := os.Remove(name); err != nil {
+		return err
+	}
+	return cerr
+}
+
+// check connects (which applies the DSN pragmas, the first reads of the
+// file) and runs PRAGMA quick_check, so a damaged file stops pollerd at
+// start with its path rather than failing one write at a time later.
+func (db *DB) check(ctx context.Context) error {
+	corrupt := func(err error) error {
+		return &openError{msg: fmt.Sprintf("database %s is corrupt: %v", db.path, err), kind: ErrCorrupt, err: err}
+	}
+	if err := db.sql.PingContext(ctx); err != nil {
+		if isCorrupt(err) {
+			return corrupt(err)
+		}
+		return fmt.Errorf("open database %s: %w", db.path, err)
+	}
+	rows, err := db.sql.QueryContext(ctx, `PRAGMA quick_check`)
+	if err != nil {
+		if isCorrupt(err) {
+			return corrupt(err)
+		}
+		return fmt.Errorf("check database %s: %w", db.path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return fmt.Errorf("check database %s: %w", db.path, err)
+		}
+		if s != "ok" && len(problems) < 3 {
+			problems = append(problems, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		if isCorrupt(err) {
+			return corrupt(err)
+		}
+		return fmt.Errorf("check database %s: %w", db.path, err)
+	}
+	if len(problems) > 0 {
+		return corrupt(fmt.Errorf("quick_check: %v", problems))
+	}
+	return nil
+}
+
+// isCorrupt reports whether err is SQLite saying the file is not a database
+// or is malformed.
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return true
+	}
+	return false
+}
+
+// openError is an Open fault: its message is complete on its own (what and
+// where), and it unwraps to both its sentinel and its cause.
+type openError struct {
+	msg  string
+	kind error
+	err  error
+}
+
+func (e *openError) Error() string { return e.msg }
+func (e *openError) Unwrap() []error {
+	if e.err == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.err}
+}
+
+// Path returns the database file's path.
+func (db *DB) Path() string { return db.path }
+
+// Close flushes the buffered probe records (for at most 5 s) and closes the
+// database. Stop Run before calling it. It is safe to call more than once.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+		defer cancel()
+		ferr := db.Flush(ctx)
+		if ferr != nil {
+			ferr = fmt.Errorf("final flush: %w", ferr)
+		}
+		db.closeErr = errors.Join(ferr, db.sql.Close())
+	})
+	return db.closeErr
+}
+
+// now returns the clock's time in UTC.
+func (db *DB) now() time.Time { return db.opts.Now().UTC() }
