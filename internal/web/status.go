@@ -1,0 +1,90 @@
+package web
+
+import (
+	"context"
+	"time"
+)
+
+// StatusSource gives the status document. It is defined here, where it is
+// used, and implemented in cmd/pollerd from the monitor, the store and the
+// outbox, so web imports nothing internal.
+type StatusSource interface {
+	Status(ctx context.Context) (Status, error)
+}
+
+// Status is the document served at GET /api/v1/status. Fields may be added;
+// none is removed or renamed without changing DESIGN.md.
+type Status struct {
+	Targets    []TargetStatus `json:"targets"`
+	Deliveries Deliveries     `json:"deliveries"`
+	Incidents  []Incident     `json:"incidents"` // recent, newest first
+}
+
+// TargetStatus is one target as the monitor sees it.
+type TargetStatus struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"` // http, tcp
+	// URL is served through SafeURL: userinfo, query and fragment are dropped
+	// here even when the caller forgot, because they are where secrets live.
+	URL        string             `json:"url"`
+	State      string             `json:"state"` // UP, DOWN, UNKNOWN
+	Since      *time.Time         `json:"since"` // RFC 3339; null before the first state
+	LastResult *Result            `json:"last_result"`
+	LastError  string             `json:"last_error,omitempty"`
+	Uptime     map[string]float64 `json:"uptime,omitempty"` // "24h", "7d", "30d" → 0..1
+}
+
+// Result is the last probe of a target.
+type Result struct {
+	OK         bool      `json:"ok"`
+	At         time.Time `json:"at"`
+	DurationMS float64   `json:"duration_ms"`
+	Reason     string    `json:"reason,omitempty"`
+	StatusCode int       `json:"status_code,omitempty"`
+}
+
+// Deliveries counts outbox rows: pending ones will be retried, failed ones
+// were given up on (a permanent channel error) and need an operator.
+type Deliveries struct {
+	Pending int `json:"pending"`
+	Failed  int `json:"failed"`
+}
+
+// Incident is one outage of a target or one burst of client reports.
+type Incident struct {
+	ID       int64      `json:"id"`
+	Kind     string     `json:"kind"`
+	Subject  string     `json:"subject"`
+	OpenedAt time.Time  `json:"opened_at"`
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
+	Cause    string     `json:"cause"`
+	Reports  int        `json:"reports"`
+}
+
+// sanitize returns a copy of st that is safe to serve: URLs stripped of
+// credentials and query, including URLs quoted inside free text (Go's
+// url.Error puts the whole request URL in its message), and empty lists
+// instead of null. The caller's document is not modified.
+func sanitize(st Status) Status {
+	out := Status{
+		Deliveries: st.Deliveries,
+		Targets:    make([]TargetStatus, len(st.Targets)),
+		Incidents:  make([]Incident, len(st.Incidents)),
+	}
+	for i, t := range st.Targets {
+		t.URL = SafeURL(t.URL)
+		t.LastError = SafeText(t.LastError)
+		if t.LastResult != nil {
+			r := *t.LastResult
+			r.Reason = SafeText(r.Reason)
+			t.LastResult = &r
+		}
+		out.Targets[i] = t
+	}
+	for i, inc := range st.Incidents {
+		inc.Subject = SafeText(inc.Subject)
+		inc.Cause = SafeText(inc.Cause)
+		out.Incidents[i] = inc
+	}
+	return out
+}
