@@ -1,0 +1,197 @@
+package config
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// noEnv is an environment with nothing set.
+func noEnv(string) (string, bool) { return "", false }
+
+// env returns a lookup over a fixed map.
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := m[k]
+		return v, ok
+	}
+}
+
+// want is one expected problem: the exact path and a substring of the message.
+type want struct{ path, msg string }
+
+func TestLoad_BadFiles(t *testing.T) {
+	tests := map[string][]want{
+		"bad-duplicate-target.yaml":      {{"targets[1].name", `"api" is already targets[0]`}},
+		"bad-target-name.yaml":           {{"targets[0].name", "may only hold a-z, 0-9"}},
+		"bad-url-scheme.yaml":            {{"targets[0].url", "scheme must be http, https or tcp"}},
+		"bad-url.yaml":                   {{"targets[0].url", "not a valid URL"}},
+		"bad-tcp-no-port.yaml":           {{"targets[0].url", "tcp needs host:port"}},
+		"bad-interval.yaml":              {{"targets[0].interval", "must be at least 1s"}},
+		"bad-timeout.yaml":               {{"targets[0].timeout", "must be below the interval (5s)"}},
+		"bad-threshold.yaml":             {{"targets[0].failure_threshold", "must be at least 1"}, {"targets[0].success_threshold", "must be at least 1"}},
+		"bad-interval-and-schedule.yaml": {{"targets[0].schedule", "cannot be combined with interval"}},
+		"bad-cron.yaml":                  {{"targets[0].schedule", "bad cron expression"}},
+		"bad-status.yaml":                {{"targets[0].expect.status[1]", "6xx is not a status code or class"}, {"targets[0].expect.status[2]", "99 is not a status code"}},
+		"bad-regex.yaml":                 {{"targets[0].expect.body_regex", "bad regex"}},
+		"bad-service-target.yaml":        {{"services[0].targets[1]", `no target named "nope"`}},
+		"bad-duplicate-service.yaml":     {{"services[1].name", `"app" is already services[0]`}},
+		"bad-origin.yaml":                {{"services[0].allowed_origins[1]", "must be an origin"}},
+		"bad-slack-both.yaml":            {{"alerting.slack", "set webhook_url or token, not both"}},
+		"bad-slack-channel.yaml":         {{"alerting.slack.channel", "only with token"}},
+		"bad-slack-http.yaml":            {{"alerting.slack.webhook_url", "must be an https:// URL"}},
+		"bad-unknown-top.yaml":           {{"lisen", "unknown key"}},
+		"bad-unknown-target.yaml":        {{"targets[0].failure_treshold", "unknown key"}},
+		"bad-unknown-expect.yaml":        {{"targets[0].expect.bodycontains", "unknown key"}},
+		"bad-unknown-rate-limit.yaml":    {{"ingest.rate_limit.per_ipp", "unknown key"}},
+		"bad-unset-env.yaml":             {{"alerting.slack.webhook_url", "${SLACK_WEBHOOK_URL} is not set"}},
+		"bad-duration.yaml":              {{"defaults.interval", `"abc" is not a duration`}, {"defaults.timeout", "30 needs a unit"}},
+		"bad-log-format.yaml":            {{"log.format", "must be json or console"}},
+		"bad-log-level.yaml":             {{"log.level", "must be debug, info, warn or error"}},
+		"bad-listen.yaml":                {{"listen", "is not host:port"}},
+		"bad-cidr.yaml":                  {{"ingest.trusted_proxies[1]", "is not a CIDR"}, {"ingest.trusted_proxies[2]", "is not a CIDR"}},
+		"bad-tcp-http-keys.yaml":         {{"targets[0].method", "only for http(s) targets"}, {"targets[0].expect", "only for http(s) targets"}},
+		"bad-yaml.yaml":                  {{"", "invalid YAML"}},
+		"bad-shape.yaml":                 {{"log", "must be a mapping"}, {"targets[0]", "must be a mapping"}},
+		"bad-ingest-values.yaml": {
+			{"ingest.path", "must be a URL path starting with /"},
+			{"ingest.max_body_bytes", "must be at least 1"},
+			{"ingest.dedup_window", "must be positive"},
+			{"ingest.max_fingerprints", "must be at least 1"},
+			{"ingest.rate_limit.per_ip", "must be positive"},
+			{"ingest.rate_limit.per_ip_burst", "must be at least 1"},
+			{"ingest.rate_limit.global", "must be positive"},
+			{"ingest.confirm_cooldown", "must be positive"},
+			{"history.retention_days", "must be at least 1"},
+		},
+		"bad-many.yaml": {
+			{"listen", "is not host:port"},
+			{"log.level", "must be debug"},
+			{"targets[0].failure_treshold", "unknown key"},
+			{"targets[1].name", "already targets[0]"},
+			{"targets[1].url", "scheme must be"},
+		},
+	}
+
+	// Every bad file must have a row, so none goes untested.
+	files, err := filepath.Glob("testdata/bad-*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, ok := tests[filepath.Base(f)]; !ok {
+			t.Errorf("%s has no row in the table", f)
+		}
+	}
+
+	for file, wants := range tests {
+		t.Run(file, func(t *testing.T) {
+			cfg, err := Load(filepath.Join("testdata", file), noEnv)
+			if cfg != nil {
+				t.Errorf("got a config, want none")
+			}
+			var verr *ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("err = %v, want *ValidationError", err)
+			}
+			for _, w := range wants {
+				if !hasProblem(verr.Problems, w) {
+					t.Errorf("missing problem %s: …%s…", w.path, w.msg)
+				}
+			}
+			if len(verr.Problems) != len(wants) {
+				t.Errorf("got %d problems, want %d:\n%v", len(verr.Problems), len(wants), verr)
+			}
+			if strings.Contains(verr.Error(), "s3cr3t") {
+				t.Errorf("a problem echoes a secret:\n%v", verr)
+			}
+		})
+	}
+}
+
+func hasProblem(ps []Problem, w want) bool {
+	for _, p := range ps {
+		if p.Path == w.path && strings.Contains(p.Msg, w.msg) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestValidationError_Error(t *testing.T) {
+	err := &ValidationError{Problems: []Problem{
+		{Path: "targets[2].url", Msg: "scheme must be http, https or tcp"},
+		{Msg: "invalid YAML: line 3"},
+	}}
+	want := "targets[2].url: scheme must be http, https or tcp\ninvalid YAML: line 3"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if got := Problems(err); len(got) != 2 {
+		t.Errorf("Problems() = %v, want 2", got)
+	}
+	if got := Problems(errors.New("other")); got != nil {
+		t.Errorf("Problems(other) = %v, want nil", got)
+	}
+}
+
+// TestLoad_Configs checks that every shipped example loads. The production
+// example needs SLACK_WEBHOOK_URL (a missing webhook must fail loudly, not
+// silently drop alerts), so it gets that one variable; every other variable
+// in configs/ must be optional.
+func TestLoad_Configs(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 {
+		t.Fatalf("found %d files in configs/, want at least 2", len(files))
+	}
+	required := map[string]map[string]string{
+		"pollerd.production.yaml": {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/x"},
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, err := Load(f, env(required[filepath.Base(f)]))
+			if err != nil {
+				t.Fatalf("Load:\n%v", err)
+			}
+			if len(cfg.Targets) == 0 {
+				t.Errorf("no targets")
+			}
+		})
+	}
+	t.Run("production without SLACK_WEBHOOK_URL", func(t *testing.T) {
+		_, err := Load("../../configs/pollerd.production.yaml", noEnv)
+		w := want{"alerting.slack.webhook_url", "${SLACK_WEBHOOK_URL} is not set"}
+		if ps := Problems(err); len(ps) != 1 || !hasProblem(ps, w) {
+			t.Errorf("problems = %v, want only %v", ps, w)
+		}
+	})
+}
+
+// TestLoad_Example pins what the README's run command relies on.
+func TestLoad_Example(t *testing.T) {
+	cfg, err := Load("../../configs/pollerd.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Alerting.Slack != nil {
+		t.Errorf("Slack = %+v, want none without SLACK_WEBHOOK_URL", cfg.Alerting.Slack)
+	}
+	closed, ok := cfg.Target("closed-port")
+	if !ok {
+		t.Fatal("no closed-port target")
+	}
+	if closed.ParsedURL.Scheme != "tcp" || closed.Interval*2 > 30e9 || closed.FailureThreshold != 2 {
+		t.Errorf("closed-port = %s every %v ×%d, want tcp, DOWN within 30s", closed.ParsedURL, closed.Interval, closed.FailureThreshold)
+	}
+	if cfg.Log.Format != "console" || cfg.Listen != "127.0.0.1:8080" {
+		t.Errorf("log format %q listen %q", cfg.Log.Format, cfg.Listen)
+	}
+	abs, _ := filepath.Abs("../../configs/data")
+	if cfg.StateDir != abs {
+		t.Errorf("StateDir = %q, want %q", cfg.StateDir, abs)
+	}
+}
