@@ -2,7 +2,7 @@ package config
 
 import (
 	"fmt"
-		"path/filepath"
+	"path/filepath"
 	"strings"
 	"time"
 )
