@@ -1,0 +1,203 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// Channel is a Notifier and how fast it may be sent to. Slack accepts about
+// one message a second per webhook with short bursts, so its channel is paced
+// (Rate 1, Burst 3) and queues rather than provoking 429s.
+type Channel struct {
+	Notifier Notifier
+	Rate     rate.Limit // 0: unpaced
+	Burst    int
+}
+
+// Retry policy for errors that are neither permanent nor a rate limit.
+const (
+	backoffCap    = 5 * time.Minute
+	notifyTimeout = 15 * time.Second
+)
+
+// backoff is the wait before retry number attempt (1-based): exponential,
+// capped, with jitter in [d/2, d) so retries from many pollerds spread.
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := backoffCap
+	if attempt < 20 {
+		d = min(base<<(attempt-1), backoffCap)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// queue delivers one channel's messages in the order they were committed,
+// one at a time. Strict FIFO per channel is what keeps a RECOVERED from ever
+// overtaking its DOWN: the head waits out its retries and everything waits
+// behind it (when Slack fails it fails for all messages alike).
+type queue struct {
+	ch      Channel
+	limiter *rate.Limiter
+	persist *persister
+	log     *zap.Logger
+	now     func() time.Time
+	base    time.Duration // first retry's backoff
+
+	mu      sync.Mutex
+	items   []*Delivery
+	failed  int
+	lastErr error // the last permanent failure, for /readyz
+	wake    chan struct{}
+}
+
+func newQueue(ch Channel, p *persister, log *zap.Logger, now func() time.Time, base time.Duration) *queue {
+	q := &queue{ch: ch, persist: p, now: now, base: base, wake: make(chan struct{}, 1),
+		log: log.With(zap.String("channel", ch.Notifier.Name()))}
+	if ch.Rate > 0 {
+		q.limiter = rate.NewLimiter(ch.Rate, max(ch.Burst, 1))
+	}
+	return q
+}
+
+func (q *queue) push(ds ...*Delivery) {
+	q.mu.Lock()
+	q.items = append(q.items, ds...)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *queue) head() *Delivery {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) == 0 {
+		return nil
+	}
+	return q.items[0]
+}
+
+func (q *queue) pop() {
+	q.mu.Lock()
+	q.items[0] = nil
+	q.items = q.items[1:]
+	q.mu.Unlock()
+}
+
+func (q *queue) counts() (pending, failed int, lastErr error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items), q.failed, q.lastErr
+}
+
+// run delivers until ctx ends. Once drain is closed it returns as soon as
+// the queue is empty or its head is not due before the flush deadline.
+func (q *queue) run(ctx context.Context, drain <-chan struct{}, deadline func() time.Time) {
+	for {
+		d := q.head()
+		draining := isClosed(drain)
+		drainC := drain
+		if draining {
+			drainC = nil // closed: selecting on it would spin
+		}
+		if d == nil {
+			if draining {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-drainC:
+			case <-q.wake:
+			}
+			continue
+		}
+		if wait := d.NextAt.Sub(q.now()); wait > 0 {
+			if draining && q.now().Add(wait).After(deadline()) {
+				return
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-drainC:
+			case <-t.C:
+			}
+			t.Stop()
+			continue
+		}
+		if q.limiter != nil {
+			if err := q.limiter.Wait(ctx); err != nil {
+				return
+			}
+		}
+		q.attempt(ctx, d)
+	}
+}
+
+func (q *queue) attempt(ctx context.Context, d *Delivery) {
+	var m Message
+	if err := json.Unmarshal(d.Payload, &m); err != nil {
+		q.finish(d, Permanent(err))
+		return
+	}
+	nctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+	err := q.ch.Notifier.Notify(nctx, m)
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		return // shutting down: the delivery stays pending for the next start
+	}
+	q.finish(d, err)
+}
+
+// finish records an attempt's outcome: the one place where a channel's
+// answer becomes delivered, failed, or a time to try again.
+func (q *queue) finish(d *Delivery, err error) {
+	now := q.now()
+	d.Attempts++
+	fields := []zap.Field{zap.String("key", d.Key), zap.Int("attempt", d.Attempts)}
+	switch after, limited := RetryAfterOf(err); {
+	case err == nil:
+		d.Status, d.DeliveredAt, d.LastError = DeliveryDelivered, now, ""
+		q.log.Info("alert sent", fields...)
+		q.pop()
+	case IsPermanent(err):
+		d.Status, d.LastError = DeliveryFailed, err.Error()
+		q.log.Error("alert failed permanently; not retried", append(fields, zap.Error(err))...)
+		q.mu.Lock()
+		q.failed++
+		q.lastErr = err
+		q.mu.Unlock()
+		q.pop()
+	case limited:
+		d.NextAt, d.LastError = now.Add(after), err.Error()
+		q.log.Warn("alert rate limited; waiting as asked", append(fields, zap.Duration("retry_after", after))...)
+	default:
+		wait := backoff(q.base, d.Attempts)
+		d.NextAt, d.LastError = now.Add(wait), err.Error()
+		if d.Attempts == 1 || d.Attempts%10 == 0 {
+			q.log.Warn("alert failed; will retry", append(fields, zap.Duration("retry_in", wait), zap.Error(err))...)
+		}
+	}
+	q.persist.updateDelivery(*d)
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// errNoChannel is returned for deliveries whose channel is no longer configured.
+var errNoChannel = errors.New("channel not configured")

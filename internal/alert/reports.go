@@ -1,0 +1,268 @@
+package alert
+
+import (
+	"container/list"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// dedup holds the report fingerprints of the current windows. Memory is
+// bounded: at most max entries, the least recently seen evicted first, and
+// the expiry queue holds at most one item per entry created in a window.
+type dedup struct {
+	window   time.Duration
+	max      int
+	perSvc   int
+	entries  map[string]*fpEntry
+	lru      *list.List // *fpEntry, most recently seen at the front
+	expiry   []*fpEntry // in creation order, so in expiry order
+	services map[string]*svcWindow
+	other    *svcWindow // evicted fingerprints, for all services
+	limited  int        // reports refused with 429 since the last summary
+}
+
+// fpEntry is one fingerprint in its window.
+type fpEntry struct {
+	first    Report
+	count    int       // reports in the window, the first included
+	opened   time.Time // the window's start
+	pending  bool      // waiting for its confirmation to settle
+	absorbed *Incident // the target incident whose DOWN carried it
+	incident *Incident // its own service incident, once announced
+	elem     *list.Element
+	gone     bool // expired or evicted; its expiry item is stale
+}
+
+// svcWindow counts what a service's window did not itemise.
+type svcWindow struct {
+	opened    time.Time
+	announced int // distinct errors announced on their own
+	reports   int // reports folded into the overflow summary
+	distinct  int
+}
+
+func newDedup(window time.Duration, max, perSvc int) *dedup {
+	return &dedup{window: window, max: max, perSvc: perSvc,
+		entries: make(map[string]*fpEntry), lru: list.New(), services: make(map[string]*svcWindow)}
+}
+
+// Add takes an accepted report. It returns true when the report is the
+// first of its fingerprint in the window and will be announced on its own,
+// once Settle says its confirmation ended; ingest then confirms the service.
+func (e *Engine) Add(r Report) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	if inc := e.serviceIncident(r.Service); inc != nil {
+		// The service's target is down: the report joins that outage.
+		inc.Reports++
+		e.dirty[inc.ID] = inc
+		return false
+	}
+	d := e.reports
+	if ent := d.entries[r.Fingerprint]; ent != nil {
+		if now.Before(ent.opened.Add(d.window)) {
+			ent.count++
+			d.lru.MoveToFront(ent.elem)
+			if ent.absorbed != nil {
+				ent.absorbed.Reports++
+				e.dirty[ent.absorbed.ID] = ent.absorbed
+			}
+			return false
+		}
+		e.closeEntry(ent, now)
+	}
+	if len(d.entries) >= d.max {
+		e.evictOldest(now)
+	}
+	ent := &fpEntry{first: r, count: 1, opened: now}
+	ent.elem = d.lru.PushFront(ent)
+	d.entries[r.Fingerprint] = ent
+	d.expiry = append(d.expiry, ent)
+
+	sw := d.services[r.Service]
+	if sw == nil || !now.Before(sw.opened.Add(d.window)) {
+		if sw != nil {
+			e.closeServiceWindow(r.Service, sw, now)
+		}
+		sw = &svcWindow{opened: now}
+		d.services[r.Service] = sw
+	}
+	if sw.announced >= d.perSvc {
+		// Too many distinct errors at once: fold the rest into one summary.
+		sw.reports++
+		sw.distinct++
+		ent.incident = nil
+		ent.pending = false
+		ent.count = 0 // its repeats are counted in sw through overflow
+		return false
+	}
+	sw.announced++
+	ent.pending = true
+	return true
+}
+
+// Settle announces the first report of a fingerprint after its
+// confirmation, unless a DOWN of the service's target carried it.
+func (e *Engine) Settle(r Report) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ent := e.reports.entries[r.Fingerprint]
+	if ent == nil || !ent.pending {
+		return
+	}
+	ent.pending = false
+	if ent.absorbed != nil {
+		return
+	}
+	now := e.now()
+	e.nextID++
+	inc := &Incident{ID: e.nextID, Kind: incidentService, Subject: r.Service, OpenedAt: ent.opened,
+		Cause: requestLine(ent.first), Reports: ent.count}
+	if inc.Cause == "" {
+		inc.Cause = Truncate(oneLine(firstNonEmpty(r.Code, r.Message, r.Opaque)), 200)
+	}
+	ent.incident = inc
+	e.commit(Change{Incidents: []Incident{*inc}, Deliveries: e.deliveries(reportMessage(*inc, ent.first, now), ent.first.Channels)})
+}
+
+// RateLimited counts a report refused with 429, for the next summary.
+func (e *Engine) RateLimited() {
+	e.mu.Lock()
+	e.reports.limited++
+	e.mu.Unlock()
+}
+
+// serviceIncident is the open incident of one of the service's targets.
+func (e *Engine) serviceIncident(service string) *Incident {
+	for _, t := range e.svcTargets[service] {
+		if inc := e.open[t]; inc != nil {
+			return inc
+		}
+	}
+	return nil
+}
+
+// absorbPending hands reports waiting on confirmation for the target's
+// services to its new incident; the DOWN message then carries them.
+func (e *Engine) absorbPending(target string, inc *Incident) []reportSummary {
+	var out []reportSummary
+	for _, svc := range e.tgtSvcs[target] {
+		for _, ent := range e.reports.entries {
+			if ent.pending && ent.absorbed == nil && ent.first.Service == svc {
+				ent.absorbed = inc
+				inc.Reports += ent.count
+				out = append(out, summarize(ent.first, ent.count))
+			}
+		}
+	}
+	return out
+}
+
+// expireReports closes the windows that ended.
+func (e *Engine) expireReports() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	d := e.reports
+	n := 0
+	for _, ent := range d.expiry {
+		if !ent.gone && now.Before(ent.opened.Add(d.window)) {
+			break
+		}
+		if !ent.gone {
+			e.closeEntry(ent, now)
+		}
+		n++
+	}
+	clear(d.expiry[:n])
+	d.expiry = d.expiry[n:]
+	for svc, sw := range d.services {
+		if !now.Before(sw.opened.Add(d.window)) {
+			e.closeServiceWindow(svc, sw, now)
+			delete(d.services, svc)
+		}
+	}
+	if d.other != nil && !now.Before(d.other.opened.Add(d.window)) {
+		e.closeServiceWindow("", d.other, now)
+		d.other = nil
+	}
+}
+
+// closeEntry ends a fingerprint's window: one summary when it repeated.
+func (e *Engine) closeEntry(ent *fpEntry, now time.Time) {
+	d := e.reports
+	ent.gone = true
+	d.lru.Remove(ent.elem)
+	if d.entries[ent.first.Fingerprint] == ent {
+		delete(d.entries, ent.first.Fingerprint)
+	}
+	inc := ent.incident
+	if inc == nil {
+		if ent.absorbed == nil && ent.count > 0 {
+			// Never announced (its confirmation had not settled, or it was over
+			// the service's budget): fold into the service's overflow.
+			e.overflow(ent.first.Service, now).reports += ent.count
+		}
+		return
+	}
+	inc.Reports, inc.ClosedAt = ent.count, now
+	c := Change{Incidents: []Incident{*inc}}
+	if ent.count > 1 {
+		m := summaryMessage(*inc, ent.first, ent.count, d.takeLimited(), now.Sub(ent.opened), now)
+		c.Deliveries = e.deliveries(m, ent.first.Channels)
+	}
+	e.commit(c)
+}
+
+// evictOldest makes room: the least recently seen fingerprint goes, its
+// count into the "other errors" summary.
+func (e *Engine) evictOldest(now time.Time) {
+	d := e.reports
+	back := d.lru.Back()
+	if back == nil {
+		return
+	}
+	ent := back.Value.(*fpEntry)
+	ent.gone = true
+	d.lru.Remove(back)
+	delete(d.entries, ent.first.Fingerprint)
+	if d.other == nil {
+		d.other = &svcWindow{opened: now}
+	}
+	d.other.distinct++
+	d.other.reports += max(ent.count-1, 0) // repeats not yet summarised
+	if ent.incident != nil {
+		ent.incident.Reports, ent.incident.ClosedAt = ent.count, now
+		e.persist.commit(Change{Incidents: []Incident{*ent.incident}})
+	}
+}
+
+func (e *Engine) overflow(service string, now time.Time) *svcWindow {
+	sw := e.reports.services[service]
+	if sw == nil {
+		sw = &svcWindow{opened: now}
+		e.reports.services[service] = sw
+	}
+	return sw
+}
+
+// closeServiceWindow sends one summary of what the window did not itemise.
+func (e *Engine) closeServiceWindow(service string, sw *svcWindow, now time.Time) {
+	if sw.reports == 0 {
+		return
+	}
+	e.nextID++
+	inc := &Incident{ID: e.nextID, Kind: incidentService, Subject: firstNonEmpty(service, "*"),
+		OpenedAt: sw.opened, ClosedAt: now, Cause: "other client errors", Reports: sw.reports}
+	m := overflowMessage(*inc, service, sw.reports, max(sw.distinct, 1), e.reports.takeLimited(), now.Sub(sw.opened), now)
+	e.log.Info("client reports folded into a summary", zap.String("service", service), zap.Int("reports", sw.reports))
+	e.commit(Change{Incidents: []Incident{*inc}, Deliveries: e.deliveries(m, nil)})
+}
+
+func (d *dedup) takeLimited() int {
+	n := d.limited
+	d.limited = 0
+	return n
+}
