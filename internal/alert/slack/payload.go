@@ -1,0 +1,84 @@
+package slack
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/pollerd/pollerd/internal/alert"
+)
+
+// Block Kit limits we stay under.
+const (
+	maxFieldsPerSection = 10   // section "fields": at most 10 items
+	maxFieldLen         = 1900 // one field: Slack allows 2,000 characters
+)
+
+// Payload renders m as a webhook message: m.Text as the plain fallback that
+// phones show, and Block Kit blocks for the channel (title, fields, detail,
+// then a context line with the kind and time). It is a pure function of m,
+// pinned by golden files.
+//
+// Every text object is mrkdwn, including the title: Message promises that
+// untrusted parts are already escaped for mrkdwn (&amp; &lt; &gt;), and
+// mrkdwn is where Slack is documented to decode those entities back.
+func Payload(m alert.Message) slack.WebhookMessage {
+	var blocks []slack.Block
+	if m.Title != "" {
+		blocks = append(blocks, section(bold(m.Title, alert.MaxSectionLen)))
+	}
+	for i := 0; i < len(m.Fields); i += maxFieldsPerSection {
+		chunk := m.Fields[i:min(i+maxFieldsPerSection, len(m.Fields))]
+		fields := make([]*slack.TextBlockObject, 0, len(chunk))
+		for _, f := range chunk {
+			fields = append(fields, mrkdwn(field(f)))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+	}
+	if m.Detail != "" {
+		blocks = append(blocks, section(alert.Truncate(m.Detail, alert.MaxSectionLen)))
+	}
+	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(contextLine(m))))
+
+	return slack.WebhookMessage{
+		Text:   alert.Truncate(m.Text, alert.MaxTextLen),
+		Blocks: &slack.Blocks{BlockSet: blocks},
+	}
+}
+
+// contextLine is "*DOWN* · <time>": Slack's date token shows the time in the
+// reader's own time zone, falling back to UTC in clients that cannot.
+func contextLine(m alert.Message) string {
+	line := "*" + string(m.Kind) + "*"
+	if !m.CreatedAt.IsZero() {
+		t := m.CreatedAt.UTC()
+		line += " · <!date^" + strconv.FormatInt(t.Unix(), 10) +
+			"^{date_short_pretty} {time_secs}|" + t.Format(time.DateTime) + " UTC>"
+	}
+	return line
+}
+
+// bold is s in bold, cut so that the whole stays under max bytes and the
+// closing star survives the cut.
+func bold(s string, max int) string { return "*" + alert.Truncate(s, max-2) + "*" }
+
+// field renders "*Label*\nValue", cutting the value, not the label.
+func field(f alert.Field) string {
+	label := bold(f.Label, maxFieldLen/2) + "\n"
+	return label + alert.Truncate(f.Value, maxFieldLen-len(label))
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func section(s string) *slack.SectionBlock {
+	return slack.NewSectionBlock(mrkdwn(s), nil, nil)
+}
+
+// encode is the exact body posted to a webhook, which the golden files pin.
+// (Go escapes & < > as \u0026 \u003c \u003e; slack-go's Blocks marshal
+// themselves that way whatever the encoder says, and Slack decodes them.)
+func encode(m alert.Message) ([]byte, error) { return json.Marshal(Payload(m)) }

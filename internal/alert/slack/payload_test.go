@@ -1,0 +1,158 @@
+package slack
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pollerd/pollerd/internal/alert"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
+
+var at = time.Date(2025, 3, 1, 12, 4, 12, 0, time.UTC)
+
+func goldenMessages() map[string]alert.Message {
+	return map[string]alert.Message{
+		"down": {
+			Key: "42:down", IncidentID: 42, Kind: alert.KindDown, Target: "api", CreatedAt: at,
+			Text:  "🔴 api is DOWN: GET https://api.example.com/healthz: status 503, want 200",
+			Title: "🔴 api is DOWN",
+			Fields: []alert.Field{
+				{Label: "Reason", Value: "GET https://api.example.com/healthz: status 503, want 200"},
+				{Label: "Since", Value: "2025-03-01 12:03:42 UTC"},
+				{Label: "Failures", Value: "3 in a row"},
+			},
+		},
+		"recovered": {
+			Key: "42:recovered", IncidentID: 42, Kind: alert.KindRecovered, Target: "api", CreatedAt: at.Add(4*time.Minute + 12*time.Second),
+			Text:  "✅ api RECOVERED after 4m12s",
+			Title: "✅ api RECOVERED",
+			Fields: []alert.Field{
+				{Label: "Downtime", Value: "4m12s"},
+				{Label: "Since", Value: "2025-03-01 12:03:42 UTC"},
+			},
+		},
+		"report": {
+			Key: "r:7f3a", Kind: alert.KindReport, Service: "checkout", CreatedAt: at,
+			Text:  "⚠️ checkout: POST /api/pay failed with 502 (3 reports)",
+			Title: "⚠️ checkout reported a failure",
+			Fields: []alert.Field{
+				{Label: "Request", Value: "POST /api/pay → 502"},
+				{Label: "Reports", Value: "3"},
+			},
+			Detail: "&lt;!channel&gt; payment gateway said: upstream &amp; retry failed",
+		},
+	}
+}
+
+func TestPayload_Golden(t *testing.T) {
+	for name, m := range goldenMessages() {
+		t.Run(name, func(t *testing.T) {
+			// The golden file is the posted body, indented for review.
+			body, err := encode(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := json.Indent(&buf, body, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			buf.WriteByte('\n')
+			got := buf.Bytes()
+			path := filepath.Join("testdata", name+".golden.json")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("payload differs from %s (run with -update if intended):\n%s", path, got)
+			}
+		})
+	}
+}
+
+// blockTexts returns every text in the payload's blocks, as Slack checks them.
+func blockTexts(t *testing.T, m alert.Message) (text string, sections, fields []string, nBlocks int) {
+	t.Helper()
+	raw, err := encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Text   string `json:"text"`
+		Blocks []struct {
+			Type   string `json:"type"`
+			Text   *struct{ Text string }
+			Fields []struct{ Text string }
+		} `json:"blocks"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range p.Blocks {
+		if b.Text != nil {
+			sections = append(sections, b.Text.Text)
+		}
+		if len(b.Fields) > maxFieldsPerSection {
+			t.Errorf("section with %d fields, Slack allows 10", len(b.Fields))
+		}
+		for _, f := range b.Fields {
+			fields = append(fields, f.Text)
+		}
+	}
+	return p.Text, sections, fields, len(p.Blocks)
+}
+
+func TestPayload_Limits(t *testing.T) {
+	long := strings.Repeat("é&amp;", 2000) // 14,000 bytes of multi-byte runes and entities
+	var many []alert.Field
+	for i := range 23 {
+		many = append(many, alert.Field{Label: "F" + string(rune('a'+i)), Value: long})
+	}
+	m := alert.Message{Kind: alert.KindReport, Text: long, Title: long, Fields: many, Detail: long}
+	text, sections, fields, nBlocks := blockTexts(t, m)
+
+	if len(text) > alert.MaxTextLen || !strings.HasSuffix(text, "[truncated]") || !utf8.ValidString(text) {
+		t.Errorf("text: %d bytes, marker %v, valid utf-8 %v", len(text), strings.HasSuffix(text, "[truncated]"), utf8.ValidString(text))
+	}
+	for i, s := range sections {
+		if len(s) > alert.MaxSectionLen || !utf8.ValidString(s) {
+			t.Errorf("section %d: %d bytes, valid utf-8 %v", i, len(s), utf8.ValidString(s))
+		}
+	}
+	if !strings.HasPrefix(sections[0], "*") || !strings.HasSuffix(sections[0], "*") {
+		t.Errorf("title lost its bold markers: %q…%q", sections[0][:5], sections[0][len(sections[0])-5:])
+	}
+	if len(fields) != len(many) {
+		t.Errorf("got %d fields, want %d", len(fields), len(many))
+	}
+	for i, f := range fields {
+		if len(f) > maxFieldLen || !strings.HasPrefix(f, "*"+many[i].Label+"*\n") {
+			t.Errorf("field %d: %d bytes, starts %q", i, len(f), f[:8])
+		}
+	}
+	// title + 3 field sections (10+10+3) + detail + context
+	if nBlocks != 6 {
+		t.Errorf("got %d blocks, want 6", nBlocks)
+	}
+}
+
+func TestPayload_Minimal(t *testing.T) {
+	// No title, fields, detail or time: only the context line remains.
+	text, sections, fields, nBlocks := blockTexts(t, alert.Message{Kind: alert.KindDown, Text: "x DOWN"})
+	if text != "x DOWN" || len(sections) != 0 || len(fields) != 0 || nBlocks != 1 {
+		t.Errorf("got text %q, %d sections, %d fields, %d blocks", text, len(sections), len(fields), nBlocks)
+	}
+}
