@@ -135,6 +135,38 @@ func TestOpen_Faults(t *testing.T) {
 			wantMsg: "database DIR/pollerd.db is corrupt: ",
 		},
 		{
+			name: "damaged data page",
+			setup: func(t *testing.T) string {
+				dir := t.TempDir()
+				db := mustOpen(t, dir)
+				for i := range 5000 {
+					db.Record(ProbeRecord{Target: "target-" + strings.Repeat("x", i%50), At: t0.Add(time.Duration(i) * time.Minute)})
+				}
+				mustFlush(t, db)
+				if err := db.Close(); err != nil {
+					t.Fatal(err)
+				}
+				// Leave the header and schema (page 1) intact and damage
+				// the middle of the file: only an integrity check finds it.
+				path := filepath.Join(dir, FileName)
+				fi, err := os.Stat(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := os.OpenFile(path, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				if _, err := f.WriteAt([]byte(strings.Repeat("\xde\xad\xbe\xef", 2048)), fi.Size()/2/4096*4096); err != nil {
+					t.Fatal(err)
+				}
+				return dir
+			},
+			wantErr: ErrCorrupt,
+			wantMsg: "database DIR/pollerd.db is corrupt: ",
+		},
+		{
 			name: "newer schema",
 			setup: func(t *testing.T) string {
 				dir := t.TempDir()
