@@ -57,7 +57,7 @@ func describe(err error, timeout time.Duration) string {
 			}
 			return "tls: certificate has expired"
 		}
-		return "tls: x509: " + invalid.Error()
+		return "tls: " + invalid.Error()
 	case errors.As(err, &unknown):
 		return "tls: x509: certificate signed by unknown authority"
 	case errors.As(err, &hostErr):
@@ -65,7 +65,7 @@ func describe(err error, timeout time.Duration) string {
 	case errors.As(err, &verErr):
 		return "tls: certificate verification failed"
 	case errors.As(err, &alertErr):
-		return "tls: " + alertErr.Error()
+		return alertErr.Error() // "tls: handshake failure"
 	case errors.As(err, &recErr):
 		return "tls: server did not answer with tls"
 	case errors.As(err, &netErr) && netErr.Timeout():
@@ -74,6 +74,8 @@ func describe(err error, timeout time.Duration) string {
 		return opReason(opErr)
 	case errors.As(err, &errno):
 		return errno.Error()
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"): // untyped in net/http
+		return "tls: server answered with plain http"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "server closed the connection"
 	}
