@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+
+	"github.com/pollerd/pollerd/internal/alert"
+	"github.com/pollerd/pollerd/internal/monitor"
+	"github.com/pollerd/pollerd/internal/store"
+)
+
+// alertStore satisfies alert.Store with the store: the two packages declare
+// field-for-field identical row types, so each conversion is a plain one.
+type alertStore struct{ db *store.DB }
+
+var _ alert.Store = alertStore{}
+
+func (a alertStore) Commit(ctx context.Context, c alert.Change) error {
+	sc := store.Change{
+		Targets:    make([]store.TargetState, len(c.Targets)),
+		Incidents:  make([]store.Incident, len(c.Incidents)),
+		Deliveries: make([]store.Delivery, len(c.Deliveries)),
+	}
+	for i, t := range c.Targets {
+		sc.Targets[i] = store.TargetState(t)
+	}
+	for i, inc := range c.Incidents {
+		sc.Incidents[i] = store.Incident(inc)
+	}
+	for i, d := range c.Deliveries {
+		sc.Deliveries[i] = store.Delivery(d)
+	}
+	return a.db.Commit(ctx, sc)
+}
+
+func (a alertStore) Load(ctx context.Context) (alert.Snapshot, error) {
+	s, err := a.db.Load(ctx)
+	if err != nil {
+		return alert.Snapshot{}, err
+	}
+	out := alert.Snapshot{
+		Targets:       make([]alert.TargetState, len(s.Targets)),
+		OpenIncidents: make([]alert.Incident, len(s.OpenIncidents)),
+		Pending:       make([]alert.Delivery, len(s.Pending)),
+		Failed:        s.Failed,
+		MaxIncidentID: s.MaxIncidentID,
+	}
+	for i, t := range s.Targets {
+		out.Targets[i] = alert.TargetState(t)
+	}
+	for i, inc := range s.OpenIncidents {
+		out.OpenIncidents[i] = alert.Incident(inc)
+	}
+	for i, d := range s.Pending {
+		out.Pending[i] = alert.Delivery(d)
+	}
+	return out, nil
+}
+
+func (a alertStore) UpdateDelivery(ctx context.Context, d alert.Delivery) error {
+	return a.db.UpdateDelivery(ctx, store.Delivery(d))
+}
+
+// monitorSink feeds what the monitor learns to the store (batched probe
+// records) and to the alert engine (transitions).
+type monitorSink struct {
+	db     *store.DB
+	engine *alert.Engine
+}
+
+var _ monitor.Sink = monitorSink{}
+
+func (s monitorSink) Observe(st monitor.Status) {
+	s.db.Record(store.ProbeRecord{
+		Target:    st.Name,
+		At:        st.Last.At,
+		OK:        st.Last.OK,
+		Latency:   st.Last.Duration,
+		State:     string(st.State),
+		Since:     st.Since,
+		Failures:  st.ConsecutiveFailures,
+		Successes: st.ConsecutiveSuccesses,
+	})
+}
+
+func (s monitorSink) Transition(t monitor.Transition) {
+	s.engine.Transition(alert.Transition{
+		Target: t.Target,
+		From:   string(t.From),
+		To:     string(t.To),
+		At:     t.At,
+		Since:  t.Since,
+		Reason: t.Result.Reason,
+	})
+}
+
+// confirmer probes a service's targets when its clients report failures.
+type confirmer struct {
+	mon      *monitor.Monitor
+	services map[string][]string
+}
+
+func (c confirmer) Confirm(ctx context.Context, service string) {
+	if targets := c.services[service]; len(targets) > 0 {
+		c.mon.Confirm(ctx, targets)
+	}
+}
+
+// initialStatuses turns the store's records into the monitor's restored state.
+func initialStatuses(recs map[string]store.TargetRecord) []monitor.Status {
+	out := make([]monitor.Status, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, monitor.Status{
+			Name:                 r.Name,
+			State:                monitor.State(r.State),
+			Since:                r.Since,
+			ConsecutiveFailures:  r.Failures,
+			ConsecutiveSuccesses: r.Successes,
+		})
+	}
+	return out
+}

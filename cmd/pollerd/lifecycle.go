@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// lifecycle is a stack of named stop steps: each is pushed right after
+// starting what it stops, and stop runs them in reverse, going on past a
+// failure, each within its own time bound.
+type lifecycle struct {
+	log   *zap.Logger
+	steps []stopStep
+}
+
+type stopStep struct {
+	name    string
+	timeout time.Duration
+	stop    func(context.Context) error
+}
+
+func (l *lifecycle) onStop(name string, timeout time.Duration, stop func(context.Context) error) {
+	l.steps = append(l.steps, stopStep{name: name, timeout: timeout, stop: stop})
+}
+
+// stop runs the steps in reverse once, and joins their errors.
+func (l *lifecycle) stop() error {
+	var errs []error
+	for i := len(l.steps) - 1; i >= 0; i-- {
+		s := l.steps[i]
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		start := time.Now()
+		err := s.stop(ctx)
+		cancel()
+		if err != nil {
+			l.log.Warn("stop step failed", zap.String("step", s.name), zap.Error(err))
+			errs = append(errs, fmt.Errorf("stop %s: %w", s.name, err))
+			continue
+		}
+		l.log.Debug("stopped", zap.String("step", s.name), zap.Duration("took", time.Since(start)))
+	}
+	l.steps = nil
+	return errors.Join(errs...)
+}

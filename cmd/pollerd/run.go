@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pollerd/pollerd/internal/alert"
+	"github.com/pollerd/pollerd/internal/alert/logsink"
+	"github.com/pollerd/pollerd/internal/alert/slack"
+	"github.com/pollerd/pollerd/internal/config"
+	"github.com/pollerd/pollerd/internal/ingest"
+	"github.com/pollerd/pollerd/internal/monitor"
+	"github.com/pollerd/pollerd/internal/probe"
+	"github.com/pollerd/pollerd/internal/store"
+	"github.com/pollerd/pollerd/internal/web"
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// Stop bounds: the outbox flushes for at most 5 s (DESIGN); the unit's
+// TimeoutStopSec leaves room for all of them.
+const (
+	httpDrainTimeout = 3 * time.Second
+	probeStopTimeout = 3 * time.Second
+	flushTimeout     = 5 * time.Second
+)
+
+// notifierKinds are the channel kinds pollerd has: the names a report's
+// `types` may use.
+var notifierKinds = []string{"slack", "log"}
+
+func newRunCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the daemon",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configPath(cmd))
+			if err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			log := newLogger(cfg.Log, cmd.ErrOrStderr())
+			defer func() { _ = log.Sync() }()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			if err := Run(cmd.Context(), cfg, log, hup); err != nil {
+				log.Error("pollerd stopped on an error", zap.Error(err))
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+}
+
+// Run starts pollerd on cfg and blocks until ctx ends, then stops it in
+// order: HTTP, ingest confirmations, probes, outbox flush, store. A signal
+// on hup is logged and ignored until reload exists.
+func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os.Signal) (err error) {
+	lc := &lifecycle{log: log}
+	defer func() {
+		if stopErr := lc.stop(); stopErr != nil && err == nil {
+			log.Warn("unclean stop", zap.Error(stopErr))
+		}
+	}()
+
+	// Store: a fault here is fatal, and says what and where.
+	db, err := store.Open(ctx, cfg.StateDir, store.Options{
+		Logger:    log.Named("store"),
+		Retention: time.Duration(cfg.History.RetentionDays) * 24 * time.Hour,
+	})
+	if err != nil {
+		return err
+	}
+	lc.onStop("store", flushTimeout, func(context.Context) error { return db.Close() })
+	storeCtx, stopStore := context.WithCancel(context.WithoutCancel(ctx))
+	var storeDone sync.WaitGroup
+	storeDone.Go(func() { db.Run(storeCtx) })
+	lc.onStop("store writer", flushTimeout, func(context.Context) error {
+		stopStore()
+		storeDone.Wait()
+		return nil
+	})
+
+	// Alerting: Slack when configured, else the log.
+	channels, err := buildChannels(cfg, log)
+	if err != nil {
+		return err
+	}
+	engine, err := alert.New(alert.Options{
+		Store:           alertStore{db: db},
+		Channels:        channels,
+		Services:        serviceTargets(cfg),
+		DedupWindow:     cfg.Ingest.DedupWindow,
+		MaxFingerprints: cfg.Ingest.MaxFingerprints,
+		Logger:          log.Named("alert"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := engine.Load(ctx); err != nil {
+		return err
+	}
+	engine.Run(context.WithoutCancel(ctx))
+	lc.onStop("outbox", flushTimeout, engine.Close)
+
+	// Monitor, restored from the store.
+	recs, err := db.TargetRecords(ctx)
+	if err != nil {
+		return err
+	}
+	mon, err := monitor.New(monitor.Options{
+		Targets:         monitorTargets(cfg),
+		Initial:         initialStatuses(recs),
+		Sink:            monitorSink{db: db, engine: engine},
+		Probe:           probe.Run,
+		ConfirmCooldown: cfg.Ingest.ConfirmCooldown,
+		Logger:          log.Named("monitor"),
+	})
+	if err != nil {
+		return err
+	}
+
+	// Ingest and HTTP.
+	services := serviceTargets(cfg)
+	ing, err := ingest.New(ingest.Options{
+		Services:       ingestServices(cfg),
+		Channels:       notifierKinds,
+		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
+		PerIP:          rate.Limit(cfg.Ingest.RateLimit.PerIP),
+		PerIPBurst:     cfg.Ingest.RateLimit.PerIPBurst,
+		Global:         rate.Limit(cfg.Ingest.RateLimit.Global),
+		TrustedProxies: cfg.Ingest.TrustedProxies,
+		Reports:        engine,
+		Confirmer:      confirmer{mon: mon, services: services},
+		Logger:         log.Named("ingest"),
+	})
+	if err != nil {
+		return err
+	}
+	var running sync.Mutex
+	started := false
+	srv, err := web.New(web.Options{
+		Addr:       cfg.Listen,
+		Ingest:     ing,
+		IngestPath: cfg.Ingest.Path,
+		Status:     statusSource{cfg: cfg, mon: mon, db: db, engine: engine, now: time.Now},
+		Ready: func() error {
+			running.Lock()
+			defer running.Unlock()
+			if !started {
+				return errors.New("starting")
+			}
+			return errors.Join(db.Healthy(), engine.Healthy())
+		},
+		Logger: log.Named("web"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	lc.onStop("http", httpDrainTimeout, srv.Shutdown)
+	lc.onStop("confirmations", probeStopTimeout, ing.Close)
+
+	mon.Start()
+	lc.onStop("probes", probeStopTimeout, mon.Stop)
+	running.Lock()
+	started = true
+	running.Unlock()
+	log.Info("pollerd started", zap.String("version", versionString()), zap.Int("targets", len(cfg.Targets)),
+		zap.Int("services", len(cfg.Services)), zap.Strings("channels", channelNames(channels)),
+		zap.String("state_dir", cfg.StateDir))
+
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping", zap.String("cause", context.Cause(ctx).Error()))
+			return nil
+		case <-hup:
+			log.Info("SIGHUP received; reload is not supported yet, ignored")
+		}
+	}
+}
+
+// buildChannels makes the configured channels; with none, the log.
+func buildChannels(cfg *config.Config, log *zap.Logger) ([]alert.Channel, error) {
+	s := cfg.Alerting.Slack
+	if s == nil {
+		return []alert.Channel{{Notifier: logsink.New(log.Named("alert"))}}, nil
+	}
+	if s.WebhookURL.Value() == "" {
+		return nil, fmt.Errorf("alerting.slack: bot mode (token) is not supported yet; use webhook_url")
+	}
+	wh, err := slack.NewWebhook(slack.WebhookOptions{URL: s.WebhookURL.Value(), Logger: log.Named("slack")})
+	if err != nil {
+		return nil, fmt.Errorf("alerting.slack.webhook_url: %w", err)
+	}
+	// Slack takes about one message a second per webhook, with short bursts.
+	return []alert.Channel{{Notifier: wh, Rate: 1, Burst: 3}}, nil
+}
+
+func channelNames(chs []alert.Channel) []string {
+	out := make([]string, len(chs))
+	for i, c := range chs {
+		out[i] = c.Notifier.Name()
+	}
+	return out
+}
+
+func ingestServices(cfg *config.Config) []ingest.Service {
+	out := make([]ingest.Service, 0, len(cfg.Services))
+	for _, s := range cfg.Services {
+		out = append(out, ingest.Service{Name: s.Name, AllowedOrigins: s.AllowedOrigins, Token: s.Token.Value()})
+	}
+	return out
+}
