@@ -10,7 +10,9 @@
 // would report UP for a service no new client can reach. The price is a
 // TCP (and TLS) handshake per probe; BenchmarkHTTP measures it against a
 // keep-alive variant. Only the *http.Transport templates are shared, so no
-// heavy state is allocated per probe.
+// heavy state is allocated per probe. For the same reason TLS sessions are
+// not resumed: a resumed session skips the certificate, so a replaced or
+// broken certificate would go unseen and CertNotAfter would go stale.
 //
 // Probes ignore HTTP_PROXY and friends: only internal/config reads the
 // environment, and a poller should see the server the way its clients do.
