@@ -133,3 +133,34 @@ func TestRedactErr(t *testing.T) {
 		t.Error("redactErr changed an error without a URL")
 	}
 }
+
+// FuzzClassify: whatever Slack (or a proxy) answers, classify does not panic,
+// 2xx is delivered, and the error text holds at most a Slack-like token of
+// the body, never arbitrary bytes from it.
+func FuzzClassify(f *testing.F) {
+	f.Add(200, "ok", "")
+	f.Add(429, "", "2")
+	f.Add(404, "no_service", "")
+	f.Add(400, `{"ok":false,"error":"invalid_blocks"}`, "")
+	f.Add(502, "<html>SECRET</html>", "Wed, 21 Oct 2015 07:28:00 GMT")
+	f.Fuzz(func(t *testing.T, status int, body, retry string) {
+		if status < 100 || status > 999 {
+			return
+		}
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {retry}}}
+		err := classify(resp, []byte(body))
+		if (err == nil) != (status/100 == 2) {
+			t.Fatalf("status %d: err = %v", status, err)
+		}
+		if err == nil {
+			return
+		}
+		var se *StatusError
+		if !errors.As(err, &se) || (se.SlackError != "" && !isToken(se.SlackError)) {
+			t.Fatalf("error %q carries a non-token from the body", err)
+		}
+		if d, ok := alert.RetryAfterOf(err); ok && (d < time.Second || d > time.Hour) {
+			t.Fatalf("retry after %v out of bounds", d)
+		}
+	})
+}

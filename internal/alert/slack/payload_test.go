@@ -156,3 +156,15 @@ func TestPayload_Minimal(t *testing.T) {
 		t.Errorf("got text %q, %d sections, %d fields, %d blocks", text, len(sections), len(fields), nBlocks)
 	}
 }
+
+// BenchmarkEncode: rendering and marshalling one DOWN message, what each
+// webhook delivery costs before the network.
+func BenchmarkEncode(b *testing.B) {
+	m := goldenMessages()["down"]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := encode(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
