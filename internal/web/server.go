@@ -71,11 +71,10 @@ func New(o Options) (*Server, error) {
 	if o.ReadHeaderTimeout < 0 || o.ReadTimeout < 0 || o.WriteTimeout < 0 || o.IdleTimeout < 0 || o.MaxHeaderBytes < 0 {
 		return nil, errors.New("web: negative timeout or header limit")
 	}
-	log := o.Logger
+	log := o.Logger // named by the caller
 	if log == nil {
 		log = zap.NewNop()
 	}
-	log = log.Named("http")
 
 	mux := http.NewServeMux()
 	h := &handlers{status: o.Status, ready: o.Ready, log: log}
