@@ -129,7 +129,9 @@ func (db *DB) Flush(ctx context.Context) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error { return writeRecords(ctx, tx, bk, st, msOf(db.now())) })
 	if err != nil {
 		db.buf.restore(bk, st)
-		err = fmt.Errorf("flush %d history buckets: %w", len(bk), err)
+		// The text names no target and no count, so it stays the same
+		// from one failed tick to the next and is logged once.
+		err = fmt.Errorf("flush probe records: %w", err)
 	}
 	db.setWriteErr(err)
 	return err
@@ -151,7 +153,7 @@ func writeRecords(ctx context.Context, tx *sql.Tx, bk map[bucketKey]*bucket, st 
 	for k, v := range bk {
 		if _, err := hist.ExecContext(ctx, k.target, k.minute, v.probes, v.failures,
 			v.latencySumMs, v.latencyMaxMs); err != nil {
-			return fmt.Errorf("history %s: %w", k.target, err)
+			return err
 		}
 	}
 
@@ -174,7 +176,7 @@ func writeRecords(ctx context.Context, tx *sql.Tx, bk map[bucketKey]*bucket, st 
 	defer state.Close()
 	for name, r := range st {
 		if _, err := state.ExecContext(ctx, name, r.State, msOf(r.Since), r.Failures, r.Successes, now); err != nil {
-			return fmt.Errorf("target %s: %w", name, err)
+			return err
 		}
 	}
 	return nil

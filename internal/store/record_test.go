@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,9 @@ func TestDB_Healthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Record(ProbeRecord{Target: "api", At: t0, OK: false, State: "UP", Since: t0, Failures: 1})
-	for range 3 {
+	for i := range 3 {
+		// A growing buffer, with another target each time.
+		db.Record(ProbeRecord{Target: fmt.Sprintf("t%d", i), At: t0.Add(time.Duration(i) * time.Minute)})
 		if err := db.Flush(context.Background()); err == nil {
 			t.Fatal("flush succeeded on a read-only connection")
 		}
@@ -123,6 +126,9 @@ func TestDB_Healthy(t *testing.T) {
 	}
 	if p, f, _, _ := historyRow(t, db, "api", unixMinute(t0)); p != 2 || f != 1 {
 		t.Errorf("history = %d probes %d failures, want 2 and 1 (nothing lost)", p, f)
+	}
+	if n := countRows(t, db, "history"); n != 4 {
+		t.Errorf("history rows = %d, want 4 (nothing lost)", n)
 	}
 	if n := logs.FilterMessage("store writable again").Len(); n != 1 {
 		t.Errorf("recovery logged %d times, want once", n)
