@@ -87,7 +87,9 @@ type Result struct {
 	Reason     string        // empty when OK; one short line otherwise
 	StatusCode int           // HTTP only; 0 when no response
 	Timings    Timings
-	// CertNotAfter is the expiry of the leaf certificate for HTTPS; zero otherwise.
+	// CertNotAfter is the expiry of the leaf certificate for HTTPS, kept
+	// even when verification failed (so an expired one shows when it ran
+	// out); zero otherwise.
 	CertNotAfter time.Time
 	// BodyTruncated says the HTTP body was longer than MaxBodyBytes and the
 	// probe read and evaluated only the first MaxBodyBytes of it.
