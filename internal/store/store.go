@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,11 +151,15 @@ func open(ctx context.Context, dir string, opts Options, migs []migration) (*DB,
 // most the last transactions on power loss, never consistency; and
 // IMMEDIATE transactions, so a transaction that reads then writes takes the
 // write lock up front instead of failing with SQLITE_BUSY halfway.
+//
+// The path is escaped for SQLite's URI syntax, where %, ? and # are special.
 func dsn(path string) string {
-	return "file:" + path +
+	return "file:" + uriPathEscaper.Replace(path) +
 		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 }
+
+var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // checkWritable creates dir if needed and proves it writable by creating and
 // removing a probe file: SQLite would otherwise fail later, and less clearly,

@@ -51,6 +51,15 @@ func TestOpen_CreatesMigratesReopens(t *testing.T) {
 	}
 }
 
+func TestOpen_PathNeedsEscaping(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "odd ?name#50%")
+	db := mustOpen(t, dir)
+	mustCommit(t, db, Change{Targets: []TargetState{{Name: "api", State: "UP", Since: t0}}})
+	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
+		t.Fatalf("database not at its path: %v", err)
+	}
+}
+
 func TestOpen_MigratesFromVersion1(t *testing.T) {
 	dir := t.TempDir()
 	old, err := open(context.Background(), dir, Options{}, migrations[:1])
