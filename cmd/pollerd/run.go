@@ -197,8 +197,12 @@ func buildChannels(cfg *config.Config, log *zap.Logger) ([]alert.Channel, error)
 	if s == nil {
 		return []alert.Channel{{Notifier: logsink.New(log.Named("alert"))}}, nil
 	}
-	if s.WebhookURL.Value() == "" {
-		return nil, fmt.Errorf("alerting.slack: bot mode (token) is not supported yet; use webhook_url")
+	if s.Token.Value() != "" {
+		bot, err := slack.NewBot(slack.BotOptions{Token: s.Token.Value(), Channel: s.Channel, Logger: log.Named("slack")})
+		if err != nil {
+			return nil, fmt.Errorf("alerting.slack: %w", err)
+		}
+		return []alert.Channel{{Notifier: bot, Rate: 1, Burst: 3}}, nil
 	}
 	wh, err := slack.NewWebhook(slack.WebhookOptions{URL: s.WebhookURL.Value(), Logger: log.Named("slack")})
 	if err != nil {
