@@ -42,7 +42,7 @@ var (
 	// scheme://user:pass@host → scheme://[redacted]@host
 	reUserinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.\-]*://)[^/\s@?#"'<>\\]*@`)
 	// A header line: everything after "Authorization:" up to the line end.
-	reHeaderLine = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|(?:set-)?cookie|x-api-key|api-key)(\s*:[ \t]*)([^\r\n"\\]+)`)
+	reHeaderLine = regexp.MustCompile(`(?i)\b((?:proxy-)?authorization|(?:set-)?cookie|x-api-key|api-key)(\s*:[ \t]*)([^\r\n\\]+)`)
 	// name=value, name: value, "name":"value", \"name\":\"value\" where the
 	// name looks secret. Group 3 is the value, quoted or bare.
 	reKeyValue = regexp.MustCompile(`(?i)(` + secretNamePattern + `)((?:\\?["'])?\s*[:=]\s*)` +

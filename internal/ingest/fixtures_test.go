@@ -1,0 +1,92 @@
+package ingest
+
+import (
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pollerd/pollerd/internal/alert"
+)
+
+// The real client bodies (testdata/reports, copied from shared/fixtures).
+func TestHandler_ServeHTTP_Fixtures(t *testing.T) {
+	tests := []struct {
+		file, ct string
+		want     alert.Report // Fingerprint, At and Service ignored
+	}{
+		{"node-502.json", "application/json", alert.Report{
+			Channels: []string{"slack"}, Method: "GET", Host: "127.0.0.1:18674", Path: "/api/stores/:id",
+			Status: 502, StatusText: "Bad Gateway", Code: "ERR_BAD_RESPONSE", Message: "Request failed with status code 502",
+		}},
+		{"browser-502.json", "application/json", alert.Report{
+			Channels: []string{"slack"}, Method: "GET", Path: "/api/stores/:id",
+			Status: 502, StatusText: "Bad Gateway", Code: "ERR_BAD_RESPONSE", Message: "Request failed with status code 502",
+		}},
+		{"browser-502.json", "text/plain;charset=UTF-8", alert.Report{
+			Channels: []string{"slack"}, Method: "GET", Path: "/api/stores/:id",
+			Status: 502, StatusText: "Bad Gateway", Code: "ERR_BAD_RESPONSE", Message: "Request failed with status code 502",
+		}},
+		{"node-econnrefused.json", "application/json", alert.Report{
+			Channels: []string{"slack"}, Method: "GET", Host: "127.0.0.1:18673", Path: "/api/stores/:id",
+			Code: "ECONNREFUSED", Message: "connect ECONNREFUSED 127.0.0.1:18673",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+" as "+tt.ct, func(t *testing.T) {
+			rec := &recorder{}
+			logs := &logBuffer{}
+			o := testOptions(rec)
+			o.Logger = logs.logger()
+			h := newTestHandler(t, o)
+			r := post(string(fixture(t, tt.file)), tt.ct)
+			r.Header.Set("Origin", testOrigin)
+			w := serve(h, r)
+			if w.Code != http.StatusAccepted {
+				t.Fatalf("status = %d: %s", w.Code, w.Body)
+			}
+			added, _, _ := rec.snapshot()
+			if len(added) != 1 {
+				t.Fatalf("engine got %d reports", len(added))
+			}
+			got := added[0]
+			want := tt.want
+			want.Service, want.Fingerprint, want.At = testService, got.Fingerprint, got.At
+			if strings.Join(got.Channels, ",") != strings.Join(want.Channels, ",") {
+				t.Errorf("Channels = %q, want %q", got.Channels, want.Channels)
+			}
+			got.Channels, want.Channels = nil, nil
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("report =\n%+v\nwant\n%+v", got, want)
+			}
+			haystack := strings.Join(reportStrings(added[0]), "\n") + logs.String() + w.Body.String()
+			for _, secret := range fixtureSecrets {
+				if strings.Contains(haystack, secret) {
+					t.Errorf("a planted secret leaked into the report, the log or the answer")
+				}
+			}
+			if !strings.Contains(logs.String(), got.Fingerprint) {
+				t.Errorf("debug log lacks the fingerprint")
+			}
+		})
+	}
+}
+
+// A node client (absolute URL) and a browser (relative URL) that saw the
+// same failure yield one fingerprint; a different failure does not.
+func TestFingerprint_Fixtures(t *testing.T) {
+	fp := func(file string) string {
+		req, e := decodeBody(fixture(t, file), map[string]bool{"slack": true})
+		if e != nil {
+			t.Fatalf("%s: %v", file, e)
+		}
+		return buildReport(req, fixedNow).Fingerprint
+	}
+	node, browser, refused := fp("node-502.json"), fp("browser-502.json"), fp("node-econnrefused.json")
+	if node != browser {
+		t.Errorf("node-502 %s != browser-502 %s", node, browser)
+	}
+	if node == refused {
+		t.Errorf("502 and ECONNREFUSED share fingerprint %s", node)
+	}
+}
