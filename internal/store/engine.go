@@ -101,21 +101,23 @@ func (db *DB) Load(ctx context.Context) (Snapshot, error) {
 	return s, nil
 }
 
-// UpdateDelivery records an attempt's outcome on the delivery with d.ID:
-// status, attempts, next try, last error and delivered-at. The other fields
-// are fixed at insert and ignored here.
+// UpdateDelivery records an attempt's outcome on the delivery identified by
+// (Key, Channel), which is unique: status, attempts, next try, last error and
+// delivered-at. The other fields are fixed at insert and ignored here. The
+// engine names rows by key because it queues them before their insert has
+// returned an ID (or while the disk refuses the insert).
 func (db *DB) UpdateDelivery(ctx context.Context, d Delivery) error {
 	res, err := db.sql.ExecContext(ctx, `
 		UPDATE outbox SET status = ?, attempts = ?, next_at = ?, last_error = ?, delivered_at = ?
-		WHERE id = ?`,
-		d.Status, d.Attempts, msOf(d.NextAt), d.LastError, nullMsOf(d.DeliveredAt), d.ID)
+		WHERE key = ? AND channel = ?`,
+		d.Status, d.Attempts, msOf(d.NextAt), d.LastError, nullMsOf(d.DeliveredAt), d.Key, d.Channel)
 	if err != nil {
-		return fmt.Errorf("update delivery %d: %w", d.ID, err)
+		return fmt.Errorf("update delivery %s/%s: %w", d.Key, d.Channel, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("update delivery %d: %w", d.ID, err)
+		return fmt.Errorf("update delivery %s/%s: %w", d.Key, d.Channel, err)
 	} else if n == 0 {
-		return fmt.Errorf("update delivery %d: %w", d.ID, ErrNotFound)
+		return fmt.Errorf("update delivery %s/%s: %w", d.Key, d.Channel, ErrNotFound)
 	}
 	return nil
 }

@@ -194,8 +194,19 @@ func TestDB_UpdateDelivery(t *testing.T) {
 			t.Fatalf("delivered_at = %d, %v", delivered, err)
 		}
 	})
-	t.Run("unknown id", func(t *testing.T) {
-		err := db.UpdateDelivery(context.Background(), Delivery{ID: 999, Status: DeliveryFailed})
+	t.Run("identified by key and channel, not ID", func(t *testing.T) {
+		byKey := d
+		byKey.ID, byKey.LastError = 0, "by key"
+		if err := db.UpdateDelivery(context.Background(), byKey); err != nil {
+			t.Fatal(err)
+		}
+		var lastErr string
+		if err := db.sql.QueryRow(`SELECT last_error FROM outbox WHERE id = ?`, d.ID).Scan(&lastErr); err != nil || lastErr != "by key" {
+			t.Fatalf("last_error = %q, %v; want the update found by key", lastErr, err)
+		}
+	})
+	t.Run("unknown key", func(t *testing.T) {
+		err := db.UpdateDelivery(context.Background(), Delivery{Key: "999:down", Channel: "slack", Status: DeliveryFailed})
 		if !errors.Is(err, ErrNotFound) {
 			t.Fatalf("error = %v, want ErrNotFound", err)
 		}
