@@ -57,6 +57,10 @@ func (p *parser) section(path string, in, raw any) bool {
 	}
 	sort.Strings(md.Unused)
 	for _, key := range md.Unused {
+		if key == "" {
+			p.add(path, "empty key")
+			continue
+		}
 		p.add(join(path, key), "unknown key")
 	}
 	return true

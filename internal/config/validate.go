@@ -24,8 +24,8 @@ func (p Problem) String() string {
 	return p.Path + ": " + p.Msg
 }
 
-// ValidationError lists every problem found in a configuration, in file
-// order, so that one run of `pollerd validate` shows them all.
+// ValidationError lists every problem found in a configuration, section by
+// section, so that one run of `pollerd validate` shows them all.
 type ValidationError struct{ Problems []Problem }
 
 // Error returns one problem a line.
