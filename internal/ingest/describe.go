@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,24 +32,61 @@ type details struct {
 }
 
 // axiosError holds the parts of a serialised axios error that pollerd uses
-// (axios 1.x, node and browser); the rest (stack, headers, params, raw, …)
-// is never decoded into anything, so it cannot leak.
+// (axios 1.x, node and browser). The rest (stack, headers, params, raw, …)
+// is skipped unread, so it cannot leak.
 type axiosError struct {
-	Message        *string         `json:"message"`
-	Name           *string         `json:"name"`
-	Code           *string         `json:"code"`
-	Config         *axiosConfig    `json:"config"`
-	ResponseStatus json.RawMessage `json:"responseStatus"`
-	Status         json.RawMessage `json:"status"`
-	Response       *struct {
-		Status json.RawMessage `json:"status"`
-	} `json:"response"`
+	message, name, code    *string
+	responseStatus, status string // raw JSON values
+	responseStatusInner    string // response.status
+	method, url, baseURL   *string
+	hasConfig              bool
 }
 
-type axiosConfig struct {
-	Method  *string `json:"method"`
-	URL     *string `json:"url"`
-	BaseURL *string `json:"baseURL"`
+func (ae *axiosError) looksAxios() bool {
+	return ae.message != nil || ae.name != nil || ae.code != nil || ae.hasConfig
+}
+
+// readAxios walks the description object and keeps the members it knows.
+func readAxios(d string) (axiosError, error) {
+	var ae axiosError
+	str := func(raw string) *string {
+		if s, ok := jsonString(raw); ok {
+			return &s
+		}
+		return nil
+	}
+	err := eachMember(d, func(key, raw string) {
+		switch key {
+		case "message":
+			ae.message = str(raw)
+		case "name":
+			ae.name = str(raw)
+		case "code":
+			ae.code = str(raw)
+		case "responseStatus":
+			ae.responseStatus = raw
+		case "status":
+			ae.status = raw
+		case "response":
+			_ = eachMember(raw, func(key, raw string) {
+				if key == "status" {
+					ae.responseStatusInner = raw
+				}
+			})
+		case "config":
+			ae.hasConfig = eachMember(raw, func(key, raw string) {
+				switch key {
+				case "method":
+					ae.method = str(raw)
+				case "url":
+					ae.url = str(raw)
+				case "baseURL":
+					ae.baseURL = str(raw)
+				}
+			}) == nil
+		}
+	})
+	return ae, err
 }
 
 // describe interprets a description: an axios error yields the request,
@@ -58,52 +94,51 @@ type axiosConfig struct {
 // string that comes out is scrubbed and cut.
 func describe(desc string) details {
 	d := strings.TrimSpace(desc)
-	if d == "" {
+	switch {
+	case d == "":
 		return details{}
-	}
-	if d[0] == '{' || d[0] == '[' {
-		var ae axiosError
-		err := json.Unmarshal([]byte(d), &ae)
-		var te *json.UnmarshalTypeError
-		if err == nil || errors.As(err, &te) {
-			if ae.Message != nil || ae.Name != nil || ae.Code != nil || ae.Config != nil {
-				return fromAxios(&ae)
-			}
-			return details{opaque: opaqueJSON(d)}
+	case d[0] == '{':
+		ae, err := readAxios(d)
+		if err != nil {
+			break
 		}
+		if ae.looksAxios() {
+			return fromAxios(&ae)
+		}
+		return details{opaque: opaqueJSON(d)}
+	case d[0] == '[':
+		return details{opaque: opaqueJSON(d)}
 	}
 	return details{opaque: scrubWindow(d, opaqueWindow, maxOpaque)}
 }
 
 func fromAxios(ae *axiosError) details {
 	var d details
-	if ae.Message != nil {
-		d.message = scrubWindow(*ae.Message, messageWindow, maxMessage)
+	if ae.message != nil {
+		d.message = scrubWindow(*ae.message, messageWindow, maxMessage)
 	}
-	if ae.Code != nil {
-		d.code = scrubWindow(*ae.Code, messageWindow, maxCode)
+	if ae.code != nil {
+		d.code = scrubWindow(*ae.code, messageWindow, maxCode)
 	}
-	d.status = parseStatus(ae.ResponseStatus)
+	d.status = parseStatus(ae.responseStatus)
 	if d.status == 0 {
-		d.status = parseStatus(ae.Status)
+		d.status = parseStatus(ae.status)
 	}
-	if d.status == 0 && ae.Response != nil {
-		d.status = parseStatus(ae.Response.Status)
+	if d.status == 0 {
+		d.status = parseStatus(ae.responseStatusInner)
 	}
-	if c := ae.Config; c != nil {
-		if c.Method != nil {
-			d.method = normalizeMethod(*c.Method)
+	if ae.method != nil {
+		d.method = normalizeMethod(*ae.method)
+	}
+	if ae.url != nil {
+		base := ""
+		if ae.baseURL != nil {
+			base = *ae.baseURL
 		}
-		if c.URL != nil {
-			base := ""
-			if c.BaseURL != nil {
-				base = *c.BaseURL
-			}
-			host, path := requestURL(*c.URL, base)
-			d.host = alert.Truncate(scrubText(host), maxHost)
-			if path != "" {
-				d.path = alert.Truncate(scrubText(normalizePath(path)), maxPath)
-			}
+		host, path := requestURL(*ae.url, base)
+		d.host = alert.Truncate(scrubText(host), maxHost)
+		if path != "" {
+			d.path = alert.Truncate(scrubText(normalizePath(path)), maxPath)
 		}
 	}
 	return d
@@ -126,8 +161,8 @@ func opaqueJSON(d string) string {
 }
 
 // parseStatus accepts an HTTP status as a JSON number or numeric string.
-func parseStatus(raw json.RawMessage) int {
-	s := string(bytes.Trim(raw, `"`))
+func parseStatus(raw string) int {
+	s := strings.Trim(raw, `"`)
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 100 || n > 599 {
 		return 0

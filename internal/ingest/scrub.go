@@ -33,7 +33,8 @@ func secretName(name string) bool {
 	return false
 }
 
-const secretNamePattern = `[a-z0-9_\-.]*(?:token|secret|passw(?:or)?d|pwd|auth|key|session|jwt|cookie|credential|signature)[a-z0-9_\-.]*`
+// secretNamePattern matches a name holding one of secretWords.
+var secretNamePattern = `[a-z0-9_\-.]*(?:` + strings.Join(secretWords, "|") + `)[a-z0-9_\-.]*`
 
 // Text rules, applied in order to free text (a report's message, an opaque
 // description, a URL). Each pass only replaces, so a later pass never
@@ -53,22 +54,45 @@ var (
 	reJWT = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{6,}(?:\.[A-Za-z0-9_\-]*)*`)
 )
 
-// scrubText removes secrets from free text by name and by shape.
+// scrubText removes secrets from free text by name and by shape. Each rule
+// runs only when the text holds what the rule needs to match (cheap
+// substring checks), so ordinary messages and paths skip the regexps.
 func scrubText(s string) string {
 	if s == "" {
 		return s
 	}
-	s = reUserinfo.ReplaceAllString(s, "${1}"+redacted+"@")
-	s = reHeaderLine.ReplaceAllString(s, "${1}${2}"+redacted)
-	s = replaceKeyValues(s)
-	s = reBearer.ReplaceAllStringFunc(s, func(m string) string {
-		scheme, _, _ := strings.Cut(m, " ")
-		if len(scheme) > 6 { // "Bearer%20x", "Bearer+x"
-			scheme = m[:6]
+	lower := strings.ToLower(s)
+	if strings.Contains(s, "://") && strings.Contains(s, "@") {
+		s = reUserinfo.ReplaceAllString(s, "${1}"+redacted+"@")
+	}
+	if hasSecretWord(lower) && strings.ContainsAny(s, ":=") {
+		s = reHeaderLine.ReplaceAllString(s, "${1}${2}"+redacted)
+		s = replaceKeyValues(s)
+	}
+	if strings.Contains(lower, "bearer") || strings.Contains(lower, "basic") {
+		s = reBearer.ReplaceAllStringFunc(s, func(m string) string {
+			scheme, _, _ := strings.Cut(m, " ")
+			if len(scheme) > 6 { // "Bearer%20x", "Bearer+x"
+				scheme = m[:6]
+			}
+			return scheme + " " + redacted
+		})
+	}
+	if strings.Contains(s, "eyJ") {
+		s = reJWT.ReplaceAllString(s, redacted)
+	}
+	return s
+}
+
+// hasSecretWord reports whether lower-cased text holds a word that can make
+// a name secret (the stems of secretNamePattern).
+func hasSecretWord(lower string) bool {
+	for _, w := range secretWords {
+		if strings.Contains(lower, w) {
+			return true
 		}
-		return scheme + " " + redacted
-	})
-	return reJWT.ReplaceAllString(s, redacted)
+	}
+	return false
 }
 
 // replaceKeyValues redacts the values of secret-named pairs, keeping the
