@@ -19,9 +19,10 @@ func probeTarget(t *config.Target) probe.Target {
 		FollowRedirects: t.FollowRedirects,
 		TLSSkipVerify:   t.TLSSkipVerify,
 		Expect: probe.Expect{
-			BodyContains: t.Expect.BodyContains,
-			BodyRegex:    t.Expect.BodyRegex,
-			MaxLatency:   t.Expect.MaxLatency,
+			BodyContains:    t.Expect.BodyContains,
+			BodyRegex:       t.Expect.BodyRegex,
+			MaxLatency:      t.Expect.MaxLatency,
+			CertMinValidity: t.Expect.CertMinValidity,
 		},
 	}
 	if len(t.Headers) > 0 {

@@ -195,6 +195,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 func buildChannels(cfg *config.Config, log *zap.Logger) ([]alert.Channel, error) {
 	s := cfg.Alerting.Slack
 	if s == nil {
+		log.Warn("no alert channel configured (alerting.slack): alerts go to this log only")
 		return []alert.Channel{{Notifier: logsink.New(log.Named("alert"))}}, nil
 	}
 	if s.Token.Value() != "" {

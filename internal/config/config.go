@@ -94,6 +94,9 @@ type Expect struct {
 	BodyRegex    *regexp.Regexp
 	JSON         []JSONExpect  // sorted by Path
 	MaxLatency   time.Duration // 0: no bound
+	// CertMinValidity fails an https probe whose certificate expires sooner
+	// (e.g. 336h for 14 days); 0: no check.
+	CertMinValidity time.Duration
 }
 
 // StatusRange is an inclusive range of HTTP status codes: 200 is {200, 200},

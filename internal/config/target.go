@@ -147,6 +147,7 @@ func (p *parser) expect(path string, v any) Expect {
 		BodyRegex    any `mapstructure:"body_regex"`
 		JSON         any `mapstructure:"json"`
 		MaxLatency   any `mapstructure:"max_latency"`
+		CertMin      any `mapstructure:"cert_min_validity"`
 	}
 	var e Expect
 	if !p.section(path, v, &raw) {
@@ -183,6 +184,7 @@ func (p *parser) expect(path string, v any) Expect {
 		}
 	}
 	e.MaxLatency = p.positiveDur(path+".max_latency", raw.MaxLatency, 0)
+	e.CertMinValidity = p.positiveDur(path+".cert_min_validity", raw.CertMin, 0)
 	return e
 }
 

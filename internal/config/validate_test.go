@@ -136,10 +136,8 @@ func TestValidationError_Error(t *testing.T) {
 	}
 }
 
-// TestLoad_Configs checks that every shipped example loads. The production
-// example needs SLACK_WEBHOOK_URL (a missing webhook must fail loudly, not
-// silently drop alerts), so it gets that one variable; every other variable
-// in configs/ must be optional.
+// TestLoad_Configs checks that every shipped example loads, with and
+// without SLACK_WEBHOOK_URL: every variable in configs/ is optional.
 func TestLoad_Configs(t *testing.T) {
 	files, err := filepath.Glob("../../configs/*.yaml")
 	if err != nil {
@@ -163,10 +161,11 @@ func TestLoad_Configs(t *testing.T) {
 		})
 	}
 	t.Run("production without SLACK_WEBHOOK_URL", func(t *testing.T) {
-		_, err := Load("../../configs/pollerd.production.yaml", noEnv)
-		w := want{"alerting.slack.webhook_url", "${SLACK_WEBHOOK_URL} is not set"}
-		if ps := Problems(err); len(ps) != 1 || !hasProblem(ps, w) {
-			t.Errorf("problems = %v, want only %v", ps, w)
+		// `pollerd validate` must accept every file in configs/ as it is;
+		// without the webhook, alerts go to the log (and pollerd warns).
+		cfg, err := Load("../../configs/pollerd.production.yaml", noEnv)
+		if err != nil || cfg.Alerting.Slack != nil {
+			t.Errorf("Load = %v, slack %+v; want valid with no Slack", err, cfg)
 		}
 	})
 }
