@@ -213,8 +213,12 @@ func TestMonitor_hangingTargets(t *testing.T) {
 	}
 	m := newTestMonitor(t, Options{Targets: targets, Sink: &recordingSink{}, Probe: fp.probe})
 	m.Start()
-	for range hung {
-		<-hangStarted
+	for i := range hung {
+		select {
+		case <-hangStarted:
+		case <-time.After(10 * time.Second): // a guard against hanging, not a speed check
+			t.Fatalf("only %d of %d hanging probes started", i, hung)
+		}
 	}
 	base := fp.count("healthy")
 	waitFor(t, "20 healthy probes while 10 targets hang", func() bool { return fp.count("healthy") >= base+20 })
