@@ -348,9 +348,9 @@ func TestEngine_FingerprintsBounded(t *testing.T) {
 		e.Add(report(fmt.Sprintf("svc%d", i), fmt.Sprintf("fp%d", i)))
 	}
 	e.mu.Lock()
-	n, lru := len(e.reports.entries), e.reports.lru.Len()
+	n, lru, exp := len(e.reports.entries), e.reports.lru.Len(), e.reports.expiry.Len()
 	e.mu.Unlock()
-	if n > 100 || lru > 100 {
-		t.Fatalf("holding %d fingerprints (lru %d), want at most 100", n, lru)
+	if n > 100 || lru > 100 || exp > 100 {
+		t.Fatalf("holding %d fingerprints (lru %d, expiry %d), want at most 100 each", n, lru, exp)
 	}
 }

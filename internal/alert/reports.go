@@ -8,15 +8,15 @@ import (
 )
 
 // dedup holds the report fingerprints of the current windows. Memory is
-// bounded: at most max entries, the least recently seen evicted first, and
-// the expiry queue holds at most one item per entry created in a window.
+// bounded by max entries whatever the flood: the least recently seen entry is
+// evicted first, and leaves both lists at once.
 type dedup struct {
 	window   time.Duration
 	max      int
 	perSvc   int
 	entries  map[string]*fpEntry
 	lru      *list.List // *fpEntry, most recently seen at the front
-	expiry   []*fpEntry // in creation order, so in expiry order
+	expiry   *list.List // *fpEntry in creation order, which is expiry order
 	services map[string]*svcWindow
 	other    *svcWindow // evicted fingerprints, for all services
 	limited  int        // reports refused with 429 since the last summary
@@ -30,8 +30,8 @@ type fpEntry struct {
 	pending  bool      // waiting for its confirmation to settle
 	absorbed *Incident // the target incident whose DOWN carried it
 	incident *Incident // its own service incident, once announced
-	elem     *list.Element
-	gone     bool // expired or evicted; its expiry item is stale
+	elem     *list.Element // in lru
+	expElem  *list.Element // in expiry
 }
 
 // svcWindow counts what a service's window did not itemise.
@@ -44,7 +44,7 @@ type svcWindow struct {
 
 func newDedup(window time.Duration, max, perSvc int) *dedup {
 	return &dedup{window: window, max: max, perSvc: perSvc,
-		entries: make(map[string]*fpEntry), lru: list.New(), services: make(map[string]*svcWindow)}
+		entries: make(map[string]*fpEntry), lru: list.New(), expiry: list.New(), services: make(map[string]*svcWindow)}
 }
 
 // Add takes an accepted report. It returns true when the report is the
@@ -78,8 +78,8 @@ func (e *Engine) Add(r Report) bool {
 	}
 	ent := &fpEntry{first: r, count: 1, opened: now}
 	ent.elem = d.lru.PushFront(ent)
+	ent.expElem = d.expiry.PushBack(ent)
 	d.entries[r.Fingerprint] = ent
-	d.expiry = append(d.expiry, ent)
 
 	sw := d.services[r.Service]
 	if sw == nil || !now.Before(sw.opened.Add(d.window)) {
@@ -166,18 +166,13 @@ func (e *Engine) expireReports() {
 	defer e.mu.Unlock()
 	now := e.now()
 	d := e.reports
-	n := 0
-	for _, ent := range d.expiry {
-		if !ent.gone && now.Before(ent.opened.Add(d.window)) {
+	for front := d.expiry.Front(); front != nil; front = d.expiry.Front() {
+		ent := front.Value.(*fpEntry)
+		if now.Before(ent.opened.Add(d.window)) {
 			break
 		}
-		if !ent.gone {
-			e.closeEntry(ent, now)
-		}
-		n++
+		e.closeEntry(ent, now)
 	}
-	clear(d.expiry[:n])
-	d.expiry = d.expiry[n:]
 	for svc, sw := range d.services {
 		if !now.Before(sw.opened.Add(d.window)) {
 			e.closeServiceWindow(svc, sw, now)
@@ -193,11 +188,7 @@ func (e *Engine) expireReports() {
 // closeEntry ends a fingerprint's window: one summary when it repeated.
 func (e *Engine) closeEntry(ent *fpEntry, now time.Time) {
 	d := e.reports
-	ent.gone = true
-	d.lru.Remove(ent.elem)
-	if d.entries[ent.first.Fingerprint] == ent {
-		delete(d.entries, ent.first.Fingerprint)
-	}
+	d.forget(ent)
 	inc := ent.incident
 	if inc == nil {
 		if ent.absorbed == nil && ent.count > 0 {
@@ -225,9 +216,7 @@ func (e *Engine) evictOldest(now time.Time) {
 		return
 	}
 	ent := back.Value.(*fpEntry)
-	ent.gone = true
-	d.lru.Remove(back)
-	delete(d.entries, ent.first.Fingerprint)
+	d.forget(ent)
 	if d.other == nil {
 		d.other = &svcWindow{opened: now}
 	}
@@ -259,6 +248,15 @@ func (e *Engine) closeServiceWindow(service string, sw *svcWindow, now time.Time
 	m := overflowMessage(*inc, service, sw.reports, max(sw.distinct, 1), e.reports.takeLimited(), now.Sub(sw.opened), now)
 	e.log.Info("client reports folded into a summary", zap.String("service", service), zap.Int("reports", sw.reports))
 	e.commit(Change{Incidents: []Incident{*inc}, Deliveries: e.deliveries(m, nil)})
+}
+
+// forget drops an entry from the map and both lists.
+func (d *dedup) forget(ent *fpEntry) {
+	d.lru.Remove(ent.elem)
+	d.expiry.Remove(ent.expElem)
+	if d.entries[ent.first.Fingerprint] == ent {
+		delete(d.entries, ent.first.Fingerprint)
+	}
 }
 
 func (d *dedup) takeLimited() int {
