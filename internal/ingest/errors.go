@@ -25,17 +25,18 @@ func errorf(status int, format string, args ...any) *apiError {
 
 // Refusals that carry no detail, allocated once.
 var (
-	errMethod       = &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed: use POST"}
-	errContentType  = &apiError{status: http.StatusUnsupportedMediaType, msg: "content type must be application/json or text/plain"}
-	errTooLarge     = &apiError{status: http.StatusRequestEntityTooLarge, msg: "body too large"}
-	errRead         = &apiError{status: http.StatusBadRequest, msg: "could not read body"}
-	errNotObject    = &apiError{status: http.StatusBadRequest, msg: "body must be one JSON object"}
-	errTrailing     = &apiError{status: http.StatusBadRequest, msg: "body has data after the JSON object"}
-	errServiceName  = &apiError{status: http.StatusBadRequest, msg: "serviceName must be a non-empty string"}
-	errTypes        = &apiError{status: http.StatusBadRequest, msg: "types must be an array of strings"}
-	errDescription  = &apiError{status: http.StatusBadRequest, msg: "description must be a string"}
-	errOrigin       = &apiError{status: http.StatusForbidden, msg: "origin not allowed"}
-	errUnauthorized = &apiError{status: http.StatusUnauthorized, msg: "missing or invalid bearer token"}
+	errMethod         = &apiError{status: http.StatusMethodNotAllowed, msg: "method not allowed: use POST"}
+	errContentType    = &apiError{status: http.StatusUnsupportedMediaType, msg: "content type must be application/json or text/plain"}
+	errTooLarge       = &apiError{status: http.StatusRequestEntityTooLarge, msg: "body too large"}
+	errRead           = &apiError{status: http.StatusBadRequest, msg: "could not read body"}
+	errNotObject      = &apiError{status: http.StatusBadRequest, msg: "body must be one JSON object"}
+	errTrailing       = &apiError{status: http.StatusBadRequest, msg: "body has data after the JSON object"}
+	errServiceName    = &apiError{status: http.StatusBadRequest, msg: "serviceName must be a non-empty string"}
+	errTypes          = &apiError{status: http.StatusBadRequest, msg: "types must be an array of strings"}
+	errDescription    = &apiError{status: http.StatusBadRequest, msg: "description must be a string"}
+	errUnknownService = &apiError{status: http.StatusNotFound, msg: "unknown service"}
+	errOrigin         = &apiError{status: http.StatusForbidden, msg: "origin not allowed"}
+	errUnauthorized   = &apiError{status: http.StatusUnauthorized, msg: "missing or invalid bearer token"}
 )
 
 // quoteInput renders a piece of client input for an error message: cut to a

@@ -90,3 +90,38 @@ func TestFingerprint_Fixtures(t *testing.T) {
 		t.Errorf("502 and ECONNREFUSED share fingerprint %s", node)
 	}
 }
+
+// Refusals log their status only: nothing of the body reaches the log. The
+// answer names a bad `types` entry (quoted, cut), nothing else of the body.
+func TestHandler_ServeHTTP_RefusalLeaksNothing(t *testing.T) {
+	body := strings.Replace(string(fixture(t, "node-502.json")), `"tteokbokki-map"`, `"SECRET_PLACEHOLDER_TOKEN-service"`, 1)
+	for _, tt := range []struct {
+		name, body  string
+		want        int
+		echoAllowed string
+	}{
+		{"unknown service", body, http.StatusNotFound, ""},
+		{"bad type", strings.Replace(body, `"slack"`, `"QUERY_PLACEHOLDER_TOKEN"`, 1), http.StatusBadRequest, "QUERY_PLACEHOLDER_TOKEN"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &logBuffer{}
+			o := testOptions(&recorder{})
+			o.Logger = logs.logger()
+			w := serve(newTestHandler(t, o), post(tt.body, "application/json"))
+			if w.Code != tt.want {
+				t.Fatalf("status = %d, want %d", w.Code, tt.want)
+			}
+			if !strings.Contains(logs.String(), "report refused") {
+				t.Fatalf("no debug line for the refusal")
+			}
+			for _, s := range fixtureSecrets {
+				if strings.Contains(logs.String(), s) {
+					t.Errorf("%s leaked into the log", s)
+				}
+				if s != tt.echoAllowed && strings.Contains(w.Body.String(), s) {
+					t.Errorf("%s leaked into the answer", s)
+				}
+			}
+		})
+	}
+}

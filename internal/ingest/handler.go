@@ -53,7 +53,8 @@ type Options struct {
 	Services []Service
 	// Channels are the notifier names pollerd has ("slack", "log"); a
 	// report's `types` may only name these.
-	Channels     []string
+	Channels []string
+	// MaxBodyBytes caps a body; larger ones get 413.
 	MaxBodyBytes int64
 	// PerIP and PerIPBurst shape each client's token bucket; Global caps
 	// all clients together, with a burst of max(1, int(Global)). Pass
@@ -65,10 +66,14 @@ type Options struct {
 	Reports        Reports
 	// Confirmer probes a service's targets on the first report of a
 	// fingerprint; nil settles reports at once.
-	Confirmer      Confirmer
+	Confirmer Confirmer
+	// ConfirmTimeout bounds one confirmation: a first report waits at
+	// most this long before the engine announces it (DESIGN: ≤ 3 s).
 	ConfirmTimeout time.Duration
-	Logger         *zap.Logger
-	Now            func() time.Time
+	// Logger gets debug lines only: service and fingerprint of accepted
+	// reports, the status of refused ones; never a byte of a body.
+	Logger *zap.Logger
+	Now    func() time.Time // the clock of rate limits and Report.At
 }
 
 // Reports is what ingest needs from the alert engine.
@@ -235,7 +240,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	svc := h.services[req.service]
 	if svc == nil {
-		h.refuse(w, errorf(http.StatusNotFound, "unknown service %s", quoteInput(req.service)))
+		h.refuse(w, errUnknownService)
 		return
 	}
 	if origin != "" && !svc.origins[origin] {

@@ -54,7 +54,7 @@ func TestHandler_ServeHTTP_Refusals(t *testing.T) {
 		{name: "unknown type", ct: "application/json", body: `{"serviceName":"tteokbokki-map","types":["slack","pager"]}`, wantStatus: 400, wantError: `unknown channel "pager"`},
 		{name: "description not string", ct: "application/json", body: `{"serviceName":"tteokbokki-map","description":{"a":1}}`, wantStatus: 400, wantError: "description must be a string"},
 		{name: "400 before 404", ct: "application/json", body: `{"serviceName":"nope","types":["pager"]}`, wantStatus: 400, wantError: "unknown channel"},
-		{name: "unknown service", ct: "application/json", body: `{"serviceName":"nope"}`, wantStatus: 404, wantError: `unknown service "nope"`},
+		{name: "unknown service", ct: "application/json", body: `{"serviceName":"nope"}`, wantStatus: 404, wantError: "unknown service"},
 		{name: "404 before 403", ct: "application/json", body: `{"serviceName":"nope"}`, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 404, wantError: "unknown service"},
 		{name: "foreign origin", ct: "application/json", body: okBody, headers: map[string]string{"Origin": "https://evil.example"}, wantStatus: 403, wantError: "origin not allowed"},
 		{name: "another service's origin", ct: "application/json", body: okBody, headers: map[string]string{"Origin": "https://locked.example"}, wantStatus: 403, wantError: "origin not allowed"},
