@@ -27,7 +27,8 @@ import (
 // lateness_p99_ms (start minus the instant the target's phase scheduled);
 // first_round_s (from Start until every target was probed once); cpu_cores
 // (process CPU time over wall time while scheduling: the scheduler's cost,
-// since the fake probe does next to nothing).
+// since the fake probe does next to nothing); missed_first_round (targets not
+// probed at all within the window; 0 when the scheduler keeps up).
 func BenchmarkScheduler10k(b *testing.B) { benchScheduler(b, 10_000, 2*time.Second) }
 
 // BenchmarkScheduler1k is the same at a tenth of the targets: comparing the
@@ -68,7 +69,7 @@ func benchScheduler(b *testing.B, n int, interval time.Duration) {
 		schedules[name] = NewIntervalSchedule(name, interval)
 	}
 
-	var maxWin, p50, p99, firstRound, cores []float64
+	var maxWin, p50, p99, firstRound, cores, missed []float64
 	for b.Loop() {
 		rec := &startRecorder{starts: make([]probeStart, 0, 2*n)}
 		m, err := New(Options{Targets: targets, Sink: nopSink{}, Probe: rec.probe, Logger: zap.NewNop()})
@@ -100,13 +101,17 @@ func benchScheduler(b *testing.B, n int, interval time.Duration) {
 			lateness = append(lateness, s.at.Sub(schedules[s.name].Prev(s.at)))
 			ats = append(ats, s.at)
 		}
-		if len(first) != n {
-			b.Fatalf("%d of %d targets probed in %s", len(first), n, interval+interval/4)
-		}
-		var last time.Time
-		for _, f := range first {
-			if f.After(last) {
-				last = f
+		// A scheduler that falls behind (cron's loop is CPU-bound, see the
+		// report) leaves targets unprobed within the window: count them, and
+		// let first_round_s be the whole window then.
+		missed = append(missed, float64(n-len(first)))
+		last := start.Add(interval + interval/4)
+		if len(first) == n {
+			last = time.Time{}
+			for _, f := range first {
+				if f.After(last) {
+					last = f
+				}
 			}
 		}
 		firstRound = append(firstRound, last.Sub(start).Seconds())
@@ -132,6 +137,7 @@ func benchScheduler(b *testing.B, n int, interval time.Duration) {
 	b.ReportMetric(median(p99), "lateness_p99_ms")
 	b.ReportMetric(median(firstRound), "first_round_s")
 	b.ReportMetric(median(cores), "cpu_cores")
+	b.ReportMetric(median(missed), "missed_first_round")
 }
 
 // cpuTime is the process's user plus system CPU time so far.
