@@ -287,6 +287,8 @@ func buildReport(req request, now time.Time) alert.Report {
 // confirm runs the confirmation for a first report in a goroutine the
 // handler owns, then settles the report. After Close no confirmation
 // starts: the report is settled at once so the engine still announces it.
+// Their number is bounded by the global rate × ConfirmTimeout (and, in
+// practice, by the engine's dedup: only first reports are confirmed).
 func (h *Handler) confirm(rep alert.Report) {
 	h.mu.Lock()
 	if h.closed || h.confirmer == nil {
