@@ -8,9 +8,10 @@ import (
 
 func TestNewIntervalSchedule(t *testing.T) {
 	t.Run("phase is stable", func(t *testing.T) {
-		// Pinned (FNV-1a 64 of "api" mod 10e9 ns, computed apart): a changed hash would move every target's slot on upgrade.
+		// Pinned (FNV-1a 64 of "api", fmix64, mod 400 slots of 25ms, computed
+		// apart in Python): a changed hash would move every target's slot on upgrade.
 		s := NewIntervalSchedule("api", 10*time.Second)
-		if want := time.Duration(9619087879); s.Phase != want {
+		if want := 9675 * time.Millisecond; s.Phase != want {
 			t.Errorf("phase = %d, want %d", s.Phase, want)
 		}
 		if again := NewIntervalSchedule("api", 10*time.Second); again != s {
@@ -21,7 +22,7 @@ func TestNewIntervalSchedule(t *testing.T) {
 	t.Run("phases spread over the interval", func(t *testing.T) {
 		const n, buckets = 1000, 10
 		interval := 10 * time.Second
-		seen := make(map[time.Duration]string, n)
+		seen := make(map[time.Duration]int, n)
 		var count [buckets]int
 		for i := range n {
 			name := fmt.Sprintf("target-%d", i)
@@ -29,11 +30,21 @@ func TestNewIntervalSchedule(t *testing.T) {
 			if s.Phase < 0 || s.Phase >= interval {
 				t.Fatalf("%s: phase %s outside [0, %s)", name, s.Phase, interval)
 			}
-			if other, dup := seen[s.Phase]; dup {
-				t.Errorf("%s and %s share phase %s", name, other, s.Phase)
+			if s.Phase%PhaseGrid != 0 {
+				t.Fatalf("%s: phase %s off the %s grid", name, s.Phase, PhaseGrid)
 			}
-			seen[s.Phase] = name
+			seen[s.Phase]++
 			count[s.Phase*buckets/interval]++
+		}
+		// 1,000 names in 400 slots: a good hash uses about 400·(1-e^-2.5) = 367
+		// of them and piles no more than a handful into one.
+		if len(seen) < 330 {
+			t.Errorf("%d names use %d of 400 slots, want at least 330", n, len(seen))
+		}
+		for phase, c := range seen {
+			if c > 10 {
+				t.Errorf("%d names share phase %s", c, phase)
+			}
 		}
 		// Expect n/buckets = 100 per bucket; a herd would fill one.
 		for b, c := range count {
