@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -128,7 +129,11 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 
-	// Ingest and HTTP.
+	mon.Start()
+	lc.onStop("probes", probeStopTimeout, mon.Stop)
+
+	// Ingest and HTTP, last: stopped first, so no report arrives for a
+	// stopped monitor or engine.
 	services := serviceTargets(cfg)
 	ing, err := ingest.New(ingest.Options{
 		Services:       ingestServices(cfg),
@@ -145,17 +150,15 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if err != nil {
 		return err
 	}
-	var running sync.Mutex
-	started := false
+	lc.onStop("confirmations", probeStopTimeout, ing.Close)
+	var ready atomic.Bool
 	srv, err := web.New(web.Options{
 		Addr:       cfg.Listen,
 		Ingest:     ing,
 		IngestPath: cfg.Ingest.Path,
 		Status:     statusSource{cfg: cfg, mon: mon, db: db, engine: engine, now: time.Now},
 		Ready: func() error {
-			running.Lock()
-			defer running.Unlock()
-			if !started {
+			if !ready.Load() {
 				return errors.New("starting")
 			}
 			return errors.Join(db.Healthy(), engine.Healthy())
@@ -169,13 +172,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 	lc.onStop("http", httpDrainTimeout, srv.Shutdown)
-	lc.onStop("confirmations", probeStopTimeout, ing.Close)
-
-	mon.Start()
-	lc.onStop("probes", probeStopTimeout, mon.Stop)
-	running.Lock()
-	started = true
-	running.Unlock()
+	ready.Store(true)
 	log.Info("pollerd started", zap.String("version", versionString()), zap.Int("targets", len(cfg.Targets)),
 		zap.Int("services", len(cfg.Services)), zap.Strings("channels", channelNames(channels)),
 		zap.String("state_dir", cfg.StateDir))
