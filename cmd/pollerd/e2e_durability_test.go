@@ -94,16 +94,26 @@ func TestE2E_CrashDuringOutage(t *testing.T) {
 }
 
 // slackGate fronts the fake webhook: while closed it answers 500 itself,
-// as a Slack outage would; open, it passes posts through.
+// as a Slack outage would (or, with hang, never answers until the client
+// gives up); open, it passes posts through.
 type slackGate struct {
 	open    atomic.Bool
+	hang    atomic.Bool
 	refused atomic.Int64
 	proxy   *httputil.ReverseProxy
+	closing chan struct{} // closed on cleanup, to release hung posts
 }
 
 func (g *slackGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !g.open.Load() {
 		g.refused.Add(1)
+		if g.hang.Load() {
+			select {
+			case <-r.Context().Done():
+			case <-g.closing:
+			}
+			return
+		}
 		http.Error(w, "internal_error", http.StatusInternalServerError)
 		return
 	}
@@ -118,9 +128,11 @@ func newSlackGate(t *testing.T, wh *alerttest.Webhook) (*slackGate, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &slackGate{proxy: httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host})}
+	g := &slackGate{proxy: httputil.NewSingleHostReverseProxy(&url.URL{Scheme: u.Scheme, Host: u.Host}),
+		closing: make(chan struct{})}
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(g.closing) }) // runs first: Close waits for handlers
 	return g, srv.URL + u.Path
 }
 
@@ -176,6 +188,41 @@ func TestE2E_CrashBeforeDelivery(t *testing.T) {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
 	alerttest.AssertNoSecret(t, alerttest.Secret, d.output(), d2.output())
+}
+
+// TestE2E_StopWithSlackHanging: SIGTERM while a post to Slack hangs stops
+// pollerd within the flush bound (DESIGN: at most 5 s), exit 0, and keeps
+// the message for the next start, which delivers it once.
+func TestE2E_StopWithSlackHanging(t *testing.T) {
+	wh := alerttest.NewWebhook(t)
+	gate, hookURL := newSlackGate(t, wh)
+	gate.hang.Store(true)
+	_, webURL := newFlipperServer(t, false)
+	cfg := writeConfig(t, t.TempDir(), coreHeader(t.TempDir(), true)+coreTarget("web", webURL))
+	env := "SLACK_WEBHOOK_URL=" + hookURL
+
+	d := startDaemon(t, cfg, env)
+	eventually(t, coreWait, "a post of the DOWN in flight", func() bool { return gate.refused.Load() >= 1 })
+	stopped := time.Now()
+	if err := d.stop(20 * time.Second); err != nil {
+		t.Errorf("exit after SIGTERM: %v, want 0", err)
+	}
+	took := time.Since(stopped)
+	t.Logf("SIGTERM to exit with a post hanging: %s", took.Round(time.Millisecond))
+	if took > 15*time.Second {
+		t.Errorf("stopped after %s, want ≤ 15s (flush bound 5s)", took)
+	}
+
+	gate.open.Store(true)
+	d2 := startDaemon(t, cfg, env)
+	msgs := wh.WaitFor(t, 1, coreWait)
+	time.Sleep(2 * time.Second) // a duplicate would come now
+	if got := strings.Join(messageKinds(wh.Attempts()), ","); got != "DOWN" || !strings.Contains(msgs[0].Text, "web") {
+		t.Errorf("posts after the restart: %s, want the one DOWN of web", got)
+	}
+	if err := d2.stop(coreStopWait); err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
 }
 
 // runToExit runs `pollerd run` on cfg, expecting it to exit by itself, and
