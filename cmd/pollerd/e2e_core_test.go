@@ -530,10 +530,10 @@ func TestE2E_SlackRateLimitedAndFailing(t *testing.T) {
 		// the k-th retry waits at least 1s·2^(k-1)/2.
 		for k := 1; k <= 3; k++ {
 			gap := a[k+1].At.Sub(a[k].At)
-			min := time.Second << (k - 1) / 2
+			least := time.Second << (k - 1) / 2
 			t.Logf("retry after 500 #%d: %s", k, gap.Round(time.Millisecond))
-			if gap < min || gap > 30*time.Second {
-				t.Errorf("retry after 500 #%d came %s later, want ≥ %s", k, gap, min)
+			if gap < least || gap > 30*time.Second {
+				t.Errorf("retry after 500 #%d came %s later, want ≥ %s", k, gap, least)
 			}
 		}
 		if got := len(logsMatching(d.logs(), "alert rate limited; waiting as asked", nil)); got != 1 {
