@@ -29,6 +29,7 @@ type Options struct {
 	ContentType    string
 	Distinct       bool   // rewrite Vary per request: one fingerprint each
 	Vary           []byte // the path to rewrite; DefaultVary when empty
+	Start          int    // the first -distinct counter value
 	Timeout        time.Duration
 	RequestTimeout time.Duration
 }
@@ -96,8 +97,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := CheckLoopback(o.URL); err != nil {
 		return nil, err
 	}
-	if o.N < 1 || o.Workers < 1 {
-		return nil, errors.New("-n and -c must be at least 1")
+	if o.N < 1 || o.Workers < 1 || o.Start < 0 {
+		return nil, errors.New("-n and -c must be at least 1, -start at least 0")
 	}
 	if o.Timeout <= 0 || o.RequestTimeout <= 0 {
 		return nil, errors.New("timeouts must be positive")
@@ -137,7 +138,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			var firstErr error
 			for i := range jobs {
 				t0 := time.Now()
-				code, err := post(ctx, client, o, body(parts, i))
+				code, err := post(ctx, client, o, body(parts, o.Start+i))
 				if err != nil {
 					errs++
 					if firstErr == nil {

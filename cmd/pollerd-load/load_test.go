@@ -48,7 +48,7 @@ func TestRun_SendsExactlyN(t *testing.T) {
 			defer srv.Close()
 			const n = 60
 			res, err := Run(context.Background(), Options{
-				URL: srv.URL + "/api/v1/reports", N: n, Workers: 4,
+				URL: srv.URL + "/api/v1/reports", N: n, Workers: 4, Start: 1000,
 				Body: []byte(defaultBody), ContentType: "application/json", Distinct: distinct,
 				Timeout: 30 * time.Second, RequestTimeout: 10 * time.Second,
 			})
@@ -67,6 +67,9 @@ func TestRun_SendsExactlyN(t *testing.T) {
 			}
 			if len(rec.paths) != wantPaths {
 				t.Errorf("server saw %d distinct /api/x… paths, want %d", len(rec.paths), wantPaths)
+			}
+			if distinct && rec.paths["/api/x"+letters(1000)] != 1 {
+				t.Errorf("no request carries the -start path /api/x%s", letters(1000))
 			}
 			for p, c := range rec.paths {
 				if c != 1 {

@@ -12,7 +12,8 @@
 // /api/stores/123, as in the real fixtures) becomes /api/x<letters>, a
 // segment that fingerprinting keeps (it folds digits and ids, not letters),
 // so each report gets its own fingerprint. That is the flood pollerd's
-// memory bound is about.
+// memory bound is about. -start shifts the counter, so that a second run
+// against the same pollerd makes new fingerprints rather than repeats.
 //
 // It is a load generator, so it refuses any URL whose host is not
 // 127.0.0.1, localhost or [::1], and its dialer refuses any address that is
@@ -52,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.ContentType, "content-type", "application/json", "Content-Type of the posts")
 	fs.BoolVar(&o.Distinct, "distinct", false, "make each report its own fingerprint (rewrites -vary in the body)")
 	fs.StringVar(&vary, "vary", DefaultVary, "path in the body that -distinct rewrites per request")
+	fs.IntVar(&o.Start, "start", 0, "first -distinct counter: runs against one pollerd with different -start make new fingerprints")
 	fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "bound of the whole run")
 	fs.DurationVar(&o.RequestTimeout, "req-timeout", 10*time.Second, "bound of one request")
 	if err := fs.Parse(args); err != nil {
