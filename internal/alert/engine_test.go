@@ -354,3 +354,32 @@ func TestEngine_FingerprintsBounded(t *testing.T) {
 		t.Fatalf("holding %d fingerprints (lru %d, expiry %d), want at most 100 each", n, lru, exp)
 	}
 }
+
+// A window that ends while the report's confirmation is still running must
+// not fold the report away: the DOWN that the confirmation finds carries it.
+func TestEngine_WindowEndsDuringConfirmation(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	rec := &recorder{name: "slack"}
+	e := startEngine(t, newMemStore(), rec, func(o *Options) { o.Now = clk.Now; o.DedupWindow = time.Second })
+	r := report("shop", "fp1")
+	if !e.Add(r) {
+		t.Fatal("first report not first")
+	}
+	clk.Add(2 * time.Second)
+	e.expireReports()
+	if e.Add(r) {
+		t.Fatal("a repeat during the confirmation counted as first")
+	}
+	e.Transition(down("api", clk.Now(), "connect: connection refused"))
+	e.Settle(r)
+	clk.Add(2 * time.Second)
+	e.expireReports()
+	got := rec.waitFor(t, 1, 5*time.Second)
+	time.Sleep(50 * time.Millisecond)
+	if n := len(rec.messages()); n != 1 {
+		t.Fatalf("got %d messages, want the DOWN only: %+v", n, rec.messages())
+	}
+	if !strings.Contains(got[0].Text, "GET /api/stores/:id → 502 Bad Gateway, 2 reports") {
+		t.Errorf("DOWN %q does not carry both reports", got[0].Text)
+	}
+}

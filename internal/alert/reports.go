@@ -62,7 +62,7 @@ func (e *Engine) Add(r Report) bool {
 	}
 	d := e.reports
 	if ent := d.entries[r.Fingerprint]; ent != nil {
-		if now.Before(ent.opened.Add(d.window)) {
+		if ent.pending || now.Before(ent.opened.Add(d.window)) {
 			ent.count++
 			d.lru.MoveToFront(ent.elem)
 			if ent.absorbed != nil {
@@ -166,12 +166,23 @@ func (e *Engine) expireReports() {
 	defer e.mu.Unlock()
 	now := e.now()
 	d := e.reports
+	var waiting []*fpEntry
 	for front := d.expiry.Front(); front != nil; front = d.expiry.Front() {
 		ent := front.Value.(*fpEntry)
 		if now.Before(ent.opened.Add(d.window)) {
 			break
 		}
+		if ent.pending {
+			// Its confirmation has not settled (at most ConfirmTimeout):
+			// a DOWN may still carry it. Look again at the next tick.
+			d.expiry.Remove(front)
+			waiting = append(waiting, ent)
+			continue
+		}
 		e.closeEntry(ent, now)
+	}
+	for i := len(waiting) - 1; i >= 0; i-- {
+		waiting[i].expElem = d.expiry.PushFront(waiting[i])
 	}
 	for svc, sw := range d.services {
 		if !now.Before(sw.opened.Add(d.window)) {
