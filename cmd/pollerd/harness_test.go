@@ -75,7 +75,8 @@ func startDaemon(t testing.TB, cfgPath string, env ...string) *daemon {
 	d := &daemon{t: t, done: make(chan struct{})}
 	d.cond = sync.NewCond(&d.mu)
 	d.cmd = exec.Command(pollerdBin, "run", "-c", cfgPath)
-	d.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	// atexit_sleep_ms=0: a -race binary otherwise sleeps 1 s at exit.
+	d.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GORACE=atexit_sleep_ms=0"}, env...)
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

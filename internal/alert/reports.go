@@ -2,6 +2,7 @@ package alert
 
 import (
 	"container/list"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -147,15 +148,26 @@ func (e *Engine) serviceIncident(service string) *Incident {
 // absorbPending hands reports waiting on confirmation for the target's
 // services to its new incident; the DOWN message then carries them.
 func (e *Engine) absorbPending(target string, inc *Incident) []reportSummary {
-	var out []reportSummary
+	var taken []*fpEntry
 	for _, svc := range e.tgtSvcs[target] {
 		for _, ent := range e.reports.entries {
 			if ent.pending && ent.absorbed == nil && ent.first.Service == svc {
 				ent.absorbed = inc
 				inc.Reports += ent.count
-				out = append(out, summarize(ent.first, ent.count))
+				taken = append(taken, ent)
 			}
 		}
+	}
+	// The most reported first, then the oldest: the DOWN's text quotes the first.
+	slices.SortFunc(taken, func(a, b *fpEntry) int {
+		if a.count != b.count {
+			return b.count - a.count
+		}
+		return a.opened.Compare(b.opened)
+	})
+	out := make([]reportSummary, len(taken))
+	for i, ent := range taken {
+		out[i] = summarize(ent.first, ent.count)
 	}
 	return out
 }

@@ -267,17 +267,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // report the engine gets.
 func buildReport(req request, now time.Time) alert.Report {
 	d := describe(req.description)
+	// The strings are cloned: unscrubbed ones are substrings of the whole
+	// description, and the engine may hold a report for its dedup window;
+	// a 3 KB body must not stay alive for a 40-byte message.
 	rep := alert.Report{
-		Service:    req.service,
+		Service:    strings.Clone(req.service),
 		Channels:   req.channels,
-		Method:     d.method,
-		Host:       d.host,
-		Path:       d.path,
+		Method:     strings.Clone(d.method),
+		Host:       strings.Clone(d.host),
+		Path:       strings.Clone(d.path),
 		Status:     d.status,
 		StatusText: statusText(d.status),
-		Code:       d.code,
-		Message:    d.message,
-		Opaque:     d.opaque,
+		Code:       strings.Clone(d.code),
+		Message:    strings.Clone(d.message),
+		Opaque:     strings.Clone(d.opaque),
 		At:         now,
 	}
 	rep.Fingerprint = fingerprint(&rep)

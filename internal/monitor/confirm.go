@@ -101,8 +101,9 @@ func (m *Monitor) runConfirm(e *entry, c *confirmation) {
 	defer m.recoverPanic(e)
 
 	m.log.Debug("confirmation started", zap.String("target", e.name()))
+	gap := confirmGap(m.confirmInterval, e.target.FailureThreshold)
 	for i := range e.target.FailureThreshold {
-		if i > 0 && !m.sleep(m.confirmInterval) {
+		if i > 0 && !m.sleep(gap) {
 			return
 		}
 		st, ok := m.confirmOnce(e)
@@ -110,6 +111,21 @@ func (m *Monitor) runConfirm(e *entry, c *confirmation) {
 			return
 		}
 	}
+}
+
+// confirmWithin is how long a whole confirmation series may take: ingest
+// waits at most 3 s for it (DESIGN: a report's DOWN within 3 s), and each
+// probe takes some time of its own.
+const confirmWithin = 2 * time.Second
+
+// confirmGap spaces the re-probes of a confirmation: interval apart, closer
+// when failure_threshold probes would not fit in confirmWithin, but never
+// under 100 ms.
+func confirmGap(interval time.Duration, threshold int) time.Duration {
+	if threshold <= 1 {
+		return interval
+	}
+	return max(min(interval, confirmWithin/time.Duration(threshold-1)), 100*time.Millisecond)
 }
 
 // confirmOnce waits for the target's scheduled probe, if one runs, then

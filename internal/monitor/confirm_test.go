@@ -177,3 +177,22 @@ func TestMonitor_Confirm(t *testing.T) {
 		}
 	})
 }
+
+func TestConfirmGap(t *testing.T) {
+	tests := []struct {
+		interval  time.Duration
+		threshold int
+		want      time.Duration
+	}{
+		{time.Second, 1, time.Second},                      // one probe: no gap used
+		{time.Second, 3, time.Second},                      // 2 gaps of 1s fit in 2s
+		{time.Second, 5, 500 * time.Millisecond},           // 4 gaps squeezed into 2s
+		{time.Second, 30, 100 * time.Millisecond},          // floor: never hammer a target
+		{50 * time.Millisecond, 5, 100 * time.Millisecond}, // floor applies to a configured gap too
+	}
+	for _, tc := range tests {
+		if got := confirmGap(tc.interval, tc.threshold); got != tc.want {
+			t.Errorf("confirmGap(%s, %d) = %s, want %s", tc.interval, tc.threshold, got, tc.want)
+		}
+	}
+}
