@@ -234,4 +234,3 @@ next:
 	}
 	return out
 }
-

@@ -26,11 +26,11 @@ type dedup struct {
 // fpEntry is one fingerprint in its window.
 type fpEntry struct {
 	first    Report
-	count    int       // reports in the window, the first included
-	opened   time.Time // the window's start
-	pending  bool      // waiting for its confirmation to settle
-	absorbed *Incident // the target incident whose DOWN carried it
-	incident *Incident // its own service incident, once announced
+	count    int           // reports in the window, the first included
+	opened   time.Time     // the window's start
+	pending  bool          // waiting for its confirmation to settle
+	absorbed *Incident     // the target incident whose DOWN carried it
+	incident *Incident     // its own service incident, once announced
 	elem     *list.Element // in lru
 	expElem  *list.Element // in expiry
 }
