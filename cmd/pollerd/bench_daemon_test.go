@@ -1,0 +1,528 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pollerd/pollerd/internal/monitor"
+)
+
+// BenchmarkDaemon10k runs the real pollerd binary, built without -race, on
+// the design's case: 10,000 healthy HTTP targets at a 10 s interval, plus 10
+// targets that hang until their 5 s timeout, against a loopback server in
+// this process. Each iteration runs the daemon for 35 s (3.5 intervals),
+// sampling its CPU time and RSS from /proc every second, then stops it.
+//
+//	go test -run '^$' -bench Daemon10k -benchtime 1x -timeout 10m ./cmd/pollerd
+//
+// Metrics (times are measured from just before the daemon is exec'd, so
+// config loading and store opening count):
+//   - first_round_s: until every healthy target had its first request;
+//     missed_first_round: healthy targets never requested in the whole run.
+//   - cpu_cores: daemon CPU seconds (utime+stime) over wall seconds, from
+//     10 s to 35 s, after the first round. Split: cpu_cores_0_10s (start
+//     and first round), cpu_cores_10_20s (second round: with the default
+//     success_threshold of 2, every target goes UNKNOWN → UP here, one
+//     transition and one store commit each), cpu_cores_21_35s (steady).
+//   - rss_MB_at_10s, rss_MB_at_30s, rss_MB_max: VmRSS; flat means the two
+//     samples agree.
+//   - probes_pct_of_schedule: healthy requests whose scheduled instant (the
+//     target's phase, as the monitor computes it) lies in [10 s, 30 s),
+//     over the instants there (two per target).
+//   - late_p50_ms, late_p99_ms: arrival at the server minus the scheduled
+//     instant, in the same window: scheduling delay plus connect;
+//     late_p99_ms_20_30s: the same for the instants after the UP round.
+//   - jitter_p50_ms, jitter_p99_ms: |gap between a target's consecutive
+//     arrivals − 10 s|, for arrivals after the first interval.
+//   - hang_targets: hanging targets that were requested at least once (10
+//     when they are probed at all); hang_requests: their requests.
+//   - up_targets, down_targets: the daemon's status API after the run (the
+//     hanging targets turn DOWN after three failures, about 30 s in).
+//   - tcp_tw_max: most TIME_WAIT sockets on the machine during the run
+//     (/proc/net/sockstat; TIME_WAIT lasts 60 s, so a run started within a
+//     minute of another also counts the other's): pollerd opens a fresh
+//     connection per probe, and this server, told `Connection: close`,
+//     closes first, so the TIME_WAIT sockets are on the server's side.
+func BenchmarkDaemon10k(b *testing.B) { benchDaemon(b, 10_000, 10) }
+
+const (
+	benchInterval = 10 * time.Second
+	benchTimeout  = 5 * time.Second
+	benchRun      = 35 * time.Second
+	// The steady window, as scheduled instants: after the first interval,
+	// whole intervals, ending early enough that every probe due in it has
+	// arrived before the run ends.
+	steadyFrom = benchInterval
+	steadyTo   = 3 * benchInterval
+)
+
+// benchResult is one iteration's figures, by metric name.
+type benchResult map[string]float64
+
+func benchDaemon(b *testing.B, healthy, hanging int) {
+	raiseNoFile(b)
+	bin := buildBenchBinary(b)
+	var runs []benchResult
+	for b.Loop() {
+		runs = append(runs, runDaemonOnce(b, bin, healthy, hanging))
+	}
+	for _, name := range slices.Sorted(maps.Keys(runs[0])) {
+		xs := make([]float64, 0, len(runs))
+		for _, r := range runs {
+			xs = append(xs, r[name])
+		}
+		b.ReportMetric(medianOf(xs), name)
+	}
+}
+
+// buildBenchBinary builds pollerd without -race (the race detector costs
+// several times the CPU and memory the benchmark measures) into a temporary
+// directory. With b.Loop the benchmark function runs once, so does this.
+func buildBenchBinary(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "pollerd-bench")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build pollerd: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// raiseNoFile lifts this process's soft open-file limit to its hard limit;
+// the daemon, exec'd from here, inherits it.
+func raiseNoFile(b *testing.B) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		b.Fatal(err)
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("RLIMIT_NOFILE: soft %d, hard %d (the daemon inherits it)", lim.Cur, lim.Max)
+}
+
+// targetServer answers the probes: /t/<i> at once with 200 "ok", recording
+// the arrival; /hang/<i> only when the request's context ends (the probe's
+// timeout closes the connection, or the server closes).
+type targetServer struct {
+	mu       sync.Mutex
+	arrivals [][]time.Time // per healthy target
+	hangs    []int         // requests per hanging target
+}
+
+func (s *targetServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/t/"); ok {
+		i, err := strconv.Atoi(rest)
+		if err != nil || i < 0 || i >= len(s.arrivals) {
+			http.NotFound(w, r)
+			return
+		}
+		s.mu.Lock()
+		s.arrivals[i] = append(s.arrivals[i], now)
+		s.mu.Unlock()
+		_, _ = w.Write([]byte("ok"))
+		return
+	}
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/hang/"); ok {
+		i, err := strconv.Atoi(rest)
+		if err != nil || i < 0 || i >= len(s.hangs) {
+			http.NotFound(w, r)
+			return
+		}
+		s.mu.Lock()
+		s.hangs[i]++
+		s.mu.Unlock()
+		<-r.Context().Done()
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// sample is one reading of the daemon's /proc files.
+type sample struct {
+	at    time.Duration // since the daemon was exec'd
+	cpu   time.Duration // utime + stime
+	rssKB int64
+}
+
+func runDaemonOnce(b *testing.B, bin string, healthy, hanging int) benchResult {
+	b.Helper()
+	ts := &targetServer{arrivals: make([][]time.Time, healthy), hangs: make([]int, hanging)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: ts, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 10 * time.Second}
+	var served sync.WaitGroup
+	served.Go(func() { _ = srv.Serve(ln) })
+	defer func() { _ = srv.Close(); served.Wait() }()
+
+	dir := b.TempDir()
+	apiAddr := freeLoopbackAddr(b)
+	cfgPath := writeConfig(b, dir, benchConfig(filepath.Join(dir, "state"), apiAddr, ln.Addr().String(), healthy, hanging))
+	logPath := filepath.Join(dir, "pollerd.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer logFile.Close()
+
+	cmd := exec.Command(bin, "run", "-c", cfgPath)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	selfCPU0, tw0 := selfCPU(b), timeWait()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
+	defer func() { // on any early return: never leave the daemon running
+		_ = cmd.Process.Kill()
+		<-exited
+	}()
+
+	samples, twMax := sampleDaemon(b, cmd.Process.Pid, start, exited, logPath)
+	selfCores := float64(selfCPU(b)-selfCPU0) / float64(time.Since(start))
+
+	up, down, statusDur := daemonStates(b, apiAddr)
+	stopStart := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		b.Errorf("pollerd did not stop within 15s of SIGTERM")
+	}
+	stopDur := time.Since(stopStart)
+
+	ts.mu.Lock()
+	arrivals := make([][]time.Time, len(ts.arrivals))
+	for i, a := range ts.arrivals {
+		arrivals[i] = slices.Clone(a)
+	}
+	hangs := slices.Clone(ts.hangs)
+	ts.mu.Unlock()
+
+	r := analyzeArrivals(arrivals, start)
+	cpuCores, rss10, rss30, rssMax := procFigures(samples)
+	r["cpu_cores"] = cpuCores(steadyFrom, benchRun)
+	r["cpu_cores_0_10s"] = cpuCores(0, steadyFrom)
+	r["cpu_cores_10_20s"] = cpuCores(steadyFrom, 2*benchInterval)
+	r["cpu_cores_21_35s"] = cpuCores(2*benchInterval+time.Second, benchRun)
+	r["rss_MB_at_10s"], r["rss_MB_at_30s"], r["rss_MB_max"] = rss10, rss30, rssMax
+	hangTargets, hangReqs := 0, 0
+	for _, n := range hangs {
+		hangReqs += n
+		if n > 0 {
+			hangTargets++
+		}
+	}
+	r["hang_targets"], r["hang_requests"] = float64(hangTargets), float64(hangReqs)
+	r["up_targets"], r["down_targets"] = float64(up), float64(down)
+	r["tcp_tw_max"] = float64(twMax)
+
+	warns, errs := logLevels(b, logPath)
+	b.Logf("TIME_WAIT sockets at start %d, at most %d", tw0, twMax)
+	b.Logf("load average at end: %s; test process (target server) CPU: %.3f cores; GET /api/v1/status took %s; SIGTERM to exit %s (exit: %v)",
+		loadAvg(), selfCores, statusDur.Round(time.Millisecond), stopDur.Round(time.Millisecond), waitErr)
+	b.Logf("daemon log: %d warn lines, %d error lines", len(warns), len(errs))
+	for _, l := range append(errs, warns...)[:min(10, len(errs)+len(warns))] {
+		b.Logf("  %s", l)
+	}
+	return r
+}
+
+// benchConfig is the daemon's YAML: log at warn (no line per probe), no
+// Slack (alerts go to the log), every target at the design's cadence.
+func benchConfig(stateDir, listen, targetAddr string, healthy, hanging int) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "listen: %s\nstate_dir: %q\nlog: {format: json, level: warn}\n", listen, stateDir)
+	fmt.Fprintf(&sb, "defaults: {interval: %s, timeout: %s}\ntargets:\n", benchInterval, benchTimeout)
+	for i := range healthy {
+		fmt.Fprintf(&sb, "  - {name: %s, url: \"http://%s/t/%d\"}\n", healthyName(i), targetAddr, i)
+	}
+	for i := range hanging {
+		fmt.Fprintf(&sb, "  - {name: hang-%02d, url: \"http://%s/hang/%d\"}\n", i, targetAddr, i)
+	}
+	return sb.String()
+}
+
+func healthyName(i int) string { return fmt.Sprintf("t-%05d", i) }
+
+// freeLoopbackAddr returns a loopback address that was free a moment ago:
+// the daemon logs its real address only at info, and the benchmark runs it
+// at warn, so it is given a port instead of 127.0.0.1:0.
+func freeLoopbackAddr(b *testing.B) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+// sampleDaemon reads the daemon's CPU time and RSS, and the machine's
+// TIME_WAIT count, every second until benchRun has passed since start.
+func sampleDaemon(b *testing.B, pid int, start time.Time, exited <-chan struct{}, logPath string) (samples []sample, twMax int) {
+	b.Helper()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	samples = append(samples, sample{}) // at exec: no CPU time yet
+	for time.Since(start) < benchRun {
+		select {
+		case <-exited:
+			out, _ := os.ReadFile(logPath)
+			b.Fatalf("pollerd exited after %s:\n%s", time.Since(start).Round(time.Millisecond), out)
+		case <-tick.C:
+		}
+		at := time.Since(start)
+		cpu, rss, err := readProc(pid)
+		if err != nil {
+			b.Fatalf("read /proc/%d: %v", pid, err)
+		}
+		samples = append(samples, sample{at: at, cpu: cpu, rssKB: rss})
+		twMax = max(twMax, timeWait())
+	}
+	return samples, twMax
+}
+
+// clockTick is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
+// Linux architecture Go supports (getconf CLK_TCK needs cgo to ask).
+const clockTick = 10 * time.Millisecond
+
+// readProc returns the process's utime+stime (all threads) and VmRSS.
+func readProc(pid int) (time.Duration, int64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is field 3, utime 14 and stime 15.
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("short stat line %q", stat)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("stat times %q %q", f[11], f[12])
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0, 0, fmt.Errorf("VmRSS %q: %w", rest, err)
+			}
+			return time.Duration(utime+stime) * clockTick, kb, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// timeWait is the machine's TIME_WAIT socket count, or -1 if unreadable.
+func timeWait() int {
+	b, err := os.ReadFile("/proc/net/sockstat")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "TCP:" {
+			continue
+		}
+		for i := 1; i+1 < len(f); i += 2 {
+			if f[i] == "tw" {
+				n, _ := strconv.Atoi(f[i+1])
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// procFigures reduces the samples: CPU cores over [from, to] (the
+// samples nearest), and RSS in MB near 10 s and 30 s, and at most.
+func procFigures(samples []sample) (cpuCores func(from, to time.Duration) float64, rss10, rss30, rssMax float64) {
+	nearest := func(d time.Duration) sample {
+		best := samples[0]
+		for _, s := range samples {
+			if (s.at - d).Abs() < (best.at - d).Abs() {
+				best = s
+			}
+		}
+		return best
+	}
+	cpuCores = func(from, to time.Duration) float64 {
+		f, t := nearest(from), nearest(to)
+		if t.at <= f.at {
+			return 0
+		}
+		return float64(t.cpu-f.cpu) / float64(t.at-f.at)
+	}
+	for _, s := range samples {
+		rssMax = max(rssMax, float64(s.rssKB)/1024)
+	}
+	return cpuCores, float64(nearest(10*time.Second).rssKB) / 1024, float64(nearest(30*time.Second).rssKB) / 1024, rssMax
+}
+
+// analyzeArrivals computes the schedule figures from the healthy targets'
+// arrivals, using the phase the monitor gives each target's name.
+func analyzeArrivals(arrivals [][]time.Time, start time.Time) benchResult {
+	r := benchResult{}
+	var firstLast time.Time
+	missed, due, got := 0, 0, 0
+	var late, lateSteady, jitter []float64
+	from, to := start.Add(steadyFrom), start.Add(steadyTo)
+	for i, as := range arrivals {
+		sched := monitor.NewIntervalSchedule(healthyName(i), benchInterval)
+		if len(as) == 0 {
+			missed++
+		} else if as[0].After(firstLast) {
+			firstLast = as[0]
+		}
+		// Instants due in [from, to): whole intervals, so two per target.
+		for at := sched.Next(from.Add(-1)); at.Before(to); at = at.Add(benchInterval) {
+			due++
+		}
+		for j, a := range as {
+			if p := sched.Prev(a); !p.Before(from) && p.Before(to) {
+				got++
+				late = append(late, msOf(a.Sub(p)))
+				if !p.Before(start.Add(2 * benchInterval)) {
+					lateSteady = append(lateSteady, msOf(a.Sub(p)))
+				}
+			}
+			if j > 0 && !as[j-1].Before(from) {
+				jitter = append(jitter, msOf((a.Sub(as[j-1]) - benchInterval).Abs()))
+			}
+		}
+	}
+	r["missed_first_round"] = float64(missed)
+	if missed > 0 {
+		r["first_round_s"] = benchRun.Seconds()
+	} else {
+		r["first_round_s"] = firstLast.Sub(start).Seconds()
+	}
+	r["probes_pct_of_schedule"] = 100 * float64(got) / float64(max(due, 1))
+	r["late_p50_ms"], r["late_p99_ms"] = percentile(late, 50), percentile(late, 99)
+	r["late_p99_ms_20_30s"] = percentile(lateSteady, 99)
+	r["jitter_p50_ms"], r["jitter_p99_ms"] = percentile(jitter, 50), percentile(jitter, 99)
+	return r
+}
+
+// daemonStates counts targets by state in the daemon's status document.
+func daemonStates(b *testing.B, addr string) (up, down int, took time.Duration) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/v1/status", nil)
+	t0 := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Errorf("GET /api/v1/status: %v", err)
+		return -1, -1, time.Since(t0)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Targets []struct {
+			State string `json:"state"`
+		} `json:"targets"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		b.Errorf("GET /api/v1/status: %d: %v", resp.StatusCode, err)
+		return -1, -1, time.Since(t0)
+	}
+	took = time.Since(t0)
+	for _, t := range doc.Targets {
+		switch t.State {
+		case "UP":
+			up++
+		case "DOWN":
+			down++
+		}
+	}
+	return up, down, took
+}
+
+// logLevels returns the daemon's warn and error lines.
+func logLevels(b *testing.B, path string) (warns, errs []string) {
+	out, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(out)) {
+		var l struct {
+			Level string `json:"level"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil {
+			errs = append(errs, strings.TrimSpace(line)) // not JSON: a panic or a crash
+			continue
+		}
+		switch l.Level {
+		case "warn":
+			warns = append(warns, strings.TrimSpace(line))
+		case "error", "dpanic", "panic", "fatal":
+			errs = append(errs, strings.TrimSpace(line))
+		}
+	}
+	return warns, errs
+}
+
+func selfCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile is the p-th percentile (nearest rank) of xs; 0 when empty.
+func percentile(xs []float64, p int) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func medianOf(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
+}
