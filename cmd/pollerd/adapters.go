@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/pollerd/pollerd/internal/alert"
 	"github.com/pollerd/pollerd/internal/monitor"
@@ -57,7 +58,13 @@ func (a alertStore) Load(ctx context.Context) (alert.Snapshot, error) {
 }
 
 func (a alertStore) UpdateDelivery(ctx context.Context, d alert.Delivery) error {
-	return a.db.UpdateDelivery(ctx, store.Delivery(d))
+	err := a.db.UpdateDelivery(ctx, store.Delivery(d))
+	if errors.Is(err, store.ErrNotFound) {
+		// The row's insert was lost (dropped from a full backlog): retrying
+		// cannot help, and must not hold up the writes behind it.
+		return alert.Permanent(err)
+	}
+	return err
 }
 
 // monitorSink feeds what the monitor learns to the store (batched probe

@@ -11,9 +11,11 @@ import (
 
 // lifecycle is a stack of named stop steps: each is pushed right after
 // starting what it stops, and stop runs them in reverse, going on past a
-// failure, each within its own time bound.
+// failure, each within its own time bound and all within total, which stays
+// under the unit's TimeoutStopSec (15 s) so systemd never SIGKILLs a flush.
 type lifecycle struct {
 	log   *zap.Logger
+	total time.Duration
 	steps []stopStep
 }
 
@@ -30,9 +32,10 @@ func (l *lifecycle) onStop(name string, timeout time.Duration, stop func(context
 // stop runs the steps in reverse once, and joins their errors.
 func (l *lifecycle) stop() error {
 	var errs []error
+	deadline := time.Now().Add(l.total)
 	for i := len(l.steps) - 1; i >= 0; i-- {
 		s := l.steps[i]
-		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		ctx, cancel := context.WithDeadline(context.Background(), earliest(deadline, time.Now().Add(s.timeout)))
 		start := time.Now()
 		err := s.stop(ctx)
 		cancel()
@@ -45,4 +48,11 @@ func (l *lifecycle) stop() error {
 	}
 	l.steps = nil
 	return errors.Join(errs...)
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

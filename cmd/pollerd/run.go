@@ -28,9 +28,10 @@ import (
 // Stop bounds: the outbox flushes for at most 5 s (DESIGN); the unit's
 // TimeoutStopSec leaves room for all of them.
 const (
-	httpDrainTimeout = 3 * time.Second
-	probeStopTimeout = 3 * time.Second
+	httpDrainTimeout = 2 * time.Second
+	probeStopTimeout = 2 * time.Second
 	flushTimeout     = 5 * time.Second
+	stopTimeout      = 12 * time.Second // all steps together; the unit allows 15
 )
 
 // notifierKinds are the channel kinds pollerd has: the names a report's
@@ -65,7 +66,7 @@ func newRunCmd() *cobra.Command {
 // order: HTTP, ingest confirmations, probes, outbox flush, store. A signal
 // on hup is logged and ignored until reload exists.
 func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os.Signal) (err error) {
-	lc := &lifecycle{log: log}
+	lc := &lifecycle{log: log, total: stopTimeout}
 	defer func() {
 		if stopErr := lc.stop(); stopErr != nil && err == nil {
 			log.Warn("unclean stop", zap.Error(stopErr))
@@ -84,10 +85,16 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	storeCtx, stopStore := context.WithCancel(context.WithoutCancel(ctx))
 	var storeDone sync.WaitGroup
 	storeDone.Go(func() { db.Run(storeCtx) })
-	lc.onStop("store writer", flushTimeout, func(context.Context) error {
-		stopStore()
-		storeDone.Wait()
-		return nil
+	lc.onStop("store writer", flushTimeout, func(ctx context.Context) error {
+		stopStore() // Run flushes once more, for at most 5 s, and returns
+		done := make(chan struct{})
+		go func() { storeDone.Wait(); close(done) }()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	})
 
 	// Alerting: Slack when configured, else the log.
@@ -193,7 +200,7 @@ func buildChannels(cfg *config.Config, log *zap.Logger) ([]alert.Channel, error)
 	s := cfg.Alerting.Slack
 	if s == nil {
 		log.Warn("no alert channel configured (alerting.slack): alerts go to this log only")
-		return []alert.Channel{{Notifier: logsink.New(log.Named("alert"))}}, nil
+		return []alert.Channel{{Notifier: logsink.New(log.Named("alert")), All: true}}, nil
 	}
 	if s.Token.Value() != "" {
 		bot, err := slack.NewBot(slack.BotOptions{Token: s.Token.Value(), Channel: s.Channel, Logger: log.Named("slack")})

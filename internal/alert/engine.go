@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -283,6 +284,7 @@ func (e *Engine) Transition(t Transition) {
 			inc = &Incident{ID: e.nextID, Kind: incidentTarget, Subject: t.Target, OpenedAt: t.Since, Cause: "unknown"}
 		}
 		inc.ClosedAt = t.At
+		e.releaseAbsorbed(inc)
 		delete(e.open, t.Target)
 		delete(e.down, t.Target)
 		delete(e.dirty, inc.ID)
@@ -302,8 +304,9 @@ func (e *Engine) commit(c Change) {
 	}
 }
 
-// deliveries makes one outbox row per channel for m; only narrows the
-// channels (a report's types), and an empty intersection means all.
+// deliveries makes one outbox row per channel for m. only (a report's
+// types) narrows the channels and never adds one; a channel marked All (the
+// log standing in for a missing Slack) takes every message.
 func (e *Engine) deliveries(m Message, only []string) []Delivery {
 	payload, err := json.Marshal(m)
 	if err != nil {
@@ -312,17 +315,11 @@ func (e *Engine) deliveries(m Message, only []string) []Delivery {
 	}
 	names := e.names
 	if len(only) > 0 {
-		var sel []string
+		names = nil
 		for _, n := range e.names {
-			for _, o := range only {
-				if n == o {
-					sel = append(sel, n)
-					break
-				}
+			if e.queues[n].ch.All || slices.Contains(only, n) {
+				names = append(names, n)
 			}
-		}
-		if len(sel) > 0 {
-			names = sel
 		}
 	}
 	now := e.now()

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/zap/zaptest"
 )
 
 func down(target string, at time.Time, reason string) Transition {
@@ -186,8 +189,8 @@ func TestEngine_RetryPolicy(t *testing.T) {
 			if _, failed := e.Deliveries(); failed != tc.wantFail {
 				t.Errorf("failed = %d, want %d", failed, tc.wantFail)
 			}
-			if err := e.Healthy(); (err != nil) != (tc.wantFail > 0) {
-				t.Errorf("Healthy() = %v, want an error iff a channel failed permanently", err)
+			if err := e.Healthy(); err != nil {
+				t.Errorf("Healthy() = %v after a successful send, want nil", err)
 			}
 		})
 	}
@@ -344,8 +347,13 @@ func TestEngine_FingerprintsBounded(t *testing.T) {
 		o.Now = clk.Now
 		o.MaxFingerprints = 100
 	})
+	// Pending reports (waiting on a confirmation) are never evicted; they
+	// are bounded by services × MaxReportAlerts, and settle within 3 s.
 	for i := 0; i < 10_000; i++ {
-		e.Add(report(fmt.Sprintf("svc%d", i), fmt.Sprintf("fp%d", i)))
+		r := report("shop", fmt.Sprintf("fp%d", i))
+		if e.Add(r) {
+			e.Settle(r)
+		}
 	}
 	e.mu.Lock()
 	n, lru, exp := len(e.reports.entries), e.reports.lru.Len(), e.reports.expiry.Len()
@@ -381,5 +389,99 @@ func TestEngine_WindowEndsDuringConfirmation(t *testing.T) {
 	}
 	if !strings.Contains(got[0].Text, "GET /api/stores/:id → 502 Bad Gateway, 2 reports") {
 		t.Errorf("DOWN %q does not carry both reports", got[0].Text)
+	}
+}
+
+// A channel that refuses permanently makes the engine unhealthy (/readyz
+// 503) until a send succeeds again.
+func TestEngine_PermanentFailureUntilASuccess(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	rec := &recorder{name: "slack", answer: func(int, Message) error {
+		if refuse.Load() {
+			return Permanent(errors.New("no_service"))
+		}
+		return nil
+	}}
+	e := startEngine(t, newMemStore(), rec, nil)
+	t0 := time.Now()
+	e.Transition(down("api", t0, "refused"))
+	deadline := time.Now().Add(5 * time.Second)
+	for e.Healthy() == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := e.Healthy(); err == nil || !strings.Contains(err.Error(), "no_service") {
+		t.Fatalf("Healthy() = %v, want the permanent failure", err)
+	}
+	if _, failed := e.Deliveries(); failed != 1 {
+		t.Errorf("failed = %d, want 1", failed)
+	}
+	refuse.Store(false)
+	e.Transition(up("api", t0, t0.Add(time.Second)))
+	rec.waitFor(t, 1, 5*time.Second)
+	if err := e.Healthy(); err != nil {
+		t.Errorf("Healthy() = %v after a successful send, want nil", err)
+	}
+}
+
+// Reports after a recovery alert afresh: the fingerprints the outage
+// carried are released with it.
+func TestEngine_ReportsAfterRecoveryAlertAgain(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	e := startEngine(t, newMemStore(), rec, nil)
+	t0 := time.Now()
+	r := report("shop", "fp1")
+	if !e.Add(r) {
+		t.Fatal("first report not first")
+	}
+	e.Transition(down("api", t0, "refused"))
+	e.Settle(r)
+	e.Transition(up("api", t0, t0.Add(time.Minute)))
+	if !e.Add(r) {
+		t.Fatal("a report after the recovery was folded into the closed outage")
+	}
+	e.Settle(r)
+	got := rec.waitFor(t, 3, 5*time.Second)
+	if got[2].Kind != KindReport {
+		t.Errorf("third message %s, want the new REPORT", got[2].Kind)
+	}
+}
+
+// types narrow the configured channels and never add one: types [log] with
+// only Slack configured reaches no channel; the stand-in log takes all.
+func TestEngine_TypesNeverAddAChannel(t *testing.T) {
+	slack := &recorder{name: "slack"}
+	e := startEngine(t, newMemStore(), slack, nil)
+	r := report("shop", "fp1")
+	r.Channels = []string{"log"}
+	if e.Add(r) {
+		e.Settle(r)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(slack.messages()); n != 0 {
+		t.Fatalf("types [log] reached slack: %d messages", n)
+	}
+
+	logs := &recorder{name: "log"}
+	e2 := startEngine(t, newMemStore(), logs, func(o *Options) { o.Channels = []Channel{{Notifier: logs, All: true}} })
+	r.Channels = []string{"slack"}
+	if e2.Add(r) {
+		e2.Settle(r)
+	}
+	logs.waitFor(t, 1, 5*time.Second)
+}
+
+// A write the store can never accept (its row is gone) is dropped, not
+// retried forever ahead of every later write.
+func TestPersister_DropsPermanentWrites(t *testing.T) {
+	store := newMemStore()
+	p := &persister{store: store, log: zaptest.NewLogger(t)}
+	p.updateDelivery(Delivery{Key: "9:down", Channel: "slack", Status: DeliveryDelivered})
+	p.commit(Change{Incidents: []Incident{{ID: 1, Subject: "api"}}})
+	if err := p.err(); err != nil {
+		t.Fatalf("err() = %v, want nil: the bad write was dropped", err)
+	}
+	if _, ok := store.incidents[1]; !ok {
+		t.Fatal("the write behind the bad one did not land")
 	}
 }

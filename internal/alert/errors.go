@@ -6,8 +6,9 @@ import (
 	"time"
 )
 
-// PermanentError is a channel's answer that retrying will not change
-// (invalid webhook, revoked token, archived channel, other 4xx).
+// PermanentError is an answer that retrying will not change: a channel's
+// (invalid webhook, revoked token, archived channel, other 4xx) or the
+// store's (a row that does not exist).
 type PermanentError struct{ Err error }
 
 func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }

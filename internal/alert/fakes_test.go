@@ -95,7 +95,7 @@ func (s *memStore) UpdateDelivery(_ context.Context, d Delivery) error {
 			return nil
 		}
 	}
-	return errors.New("no such delivery")
+	return Permanent(errors.New("no such delivery"))
 }
 
 func (s *memStore) statusOf(key string) string {

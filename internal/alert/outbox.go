@@ -19,6 +19,9 @@ type Channel struct {
 	Notifier Notifier
 	Rate     rate.Limit // 0: unpaced
 	Burst    int
+	// All makes the channel take every message, whatever a report's types
+	// name: the log channel that stands in when no channel is configured.
+	All bool
 }
 
 // Retry policy for errors that are neither permanent nor a rate limit.
@@ -52,7 +55,7 @@ type queue struct {
 	mu      sync.Mutex
 	items   []*Delivery
 	failed  int
-	lastErr error // the last permanent failure, for /readyz
+	lastErr error // the last permanent failure, until a send succeeds: for /readyz
 	wake    chan struct{}
 }
 
@@ -168,6 +171,9 @@ func (q *queue) finish(d *Delivery, err error) {
 	case err == nil:
 		d.Status, d.DeliveredAt, d.LastError = DeliveryDelivered, now, ""
 		q.log.Info("alert sent", fields...)
+		q.mu.Lock()
+		q.lastErr = nil // the channel works again: ready
+		q.mu.Unlock()
 		q.pop()
 	case IsPermanent(err):
 		d.Status, d.LastError = DeliveryFailed, err.Error()

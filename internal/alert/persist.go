@@ -45,10 +45,20 @@ func (p *persister) do(write func(context.Context) error) {
 		p.flushLocked()
 		return
 	}
-	if err := p.run(write); err != nil {
+	if err := p.run(write); err != nil && !p.dropPermanent(err) {
 		p.fail(err)
 		p.push(write)
 	}
+}
+
+// dropPermanent logs and drops a write that can never succeed, so that it
+// does not hold up the writes behind it.
+func (p *persister) dropPermanent(err error) bool {
+	if !IsPermanent(err) {
+		return false
+	}
+	p.log.Error("store write dropped: it cannot succeed", zap.Error(err))
+	return true
 }
 
 // retry replays the backlog; the engine calls it on a ticker.
@@ -60,7 +70,7 @@ func (p *persister) retry() {
 
 func (p *persister) flushLocked() {
 	for len(p.backlog) > 0 {
-		if err := p.run(p.backlog[0]); err != nil {
+		if err := p.run(p.backlog[0]); err != nil && !p.dropPermanent(err) {
 			p.fail(err)
 			return
 		}

@@ -3,6 +3,7 @@ package alert
 import (
 	"container/list"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,8 +20,8 @@ type dedup struct {
 	lru      *list.List // *fpEntry, most recently seen at the front
 	expiry   *list.List // *fpEntry in creation order, which is expiry order
 	services map[string]*svcWindow
-	other    *svcWindow // evicted fingerprints, for all services
-	limited  int        // reports refused with 429 since the last summary
+	other    *svcWindow   // evicted fingerprints, for all services
+	limited  atomic.Int64 // reports refused with 429 since the last summary
 }
 
 // fpEntry is one fingerprint in its window.
@@ -130,9 +131,7 @@ func (e *Engine) Settle(r Report) {
 
 // RateLimited counts a report refused with 429, for the next summary.
 func (e *Engine) RateLimited() {
-	e.mu.Lock()
-	e.reports.limited++
-	e.mu.Unlock()
+	e.reports.limited.Add(1) // no lock: a flood's 429s must stay cheap
 }
 
 // serviceIncident is the open incident of one of the service's targets.
@@ -170,6 +169,18 @@ func (e *Engine) absorbPending(target string, inc *Incident) []reportSummary {
 		out[i] = summarize(ent.first, ent.count)
 	}
 	return out
+}
+
+// releaseAbsorbed forgets the fingerprints an outage carried, when it
+// ends: their reports were counted in it, and a client that still fails
+// after the recovery must alert afresh, not feed a closed incident.
+func (e *Engine) releaseAbsorbed(inc *Incident) {
+	d := e.reports
+	for _, ent := range d.entries {
+		if ent.absorbed == inc {
+			d.forget(ent)
+		}
+	}
 }
 
 // expireReports closes the windows that ended.
@@ -235,16 +246,28 @@ func (e *Engine) closeEntry(ent *fpEntry, now time.Time) {
 func (e *Engine) evictOldest(now time.Time) {
 	d := e.reports
 	back := d.lru.Back()
+	// A report waiting on its confirmation is not evicted: Settle would
+	// find nothing to announce. There are few (each waits ≤ 3 s).
+	for back != nil && back.Value.(*fpEntry).pending {
+		back = back.Prev()
+	}
 	if back == nil {
 		return
 	}
 	ent := back.Value.(*fpEntry)
 	d.forget(ent)
+	if ent.absorbed != nil {
+		return // counted in its outage
+	}
 	if d.other == nil {
 		d.other = &svcWindow{opened: now}
 	}
 	d.other.distinct++
-	d.other.reports += max(ent.count-1, 0) // repeats not yet summarised
+	if ent.incident != nil {
+		d.other.reports += ent.count - 1 // its first was announced; the repeats were not
+	} else {
+		d.other.reports += ent.count // over the budget: count holds its repeats only
+	}
 	if ent.incident != nil {
 		ent.incident.Reports, ent.incident.ClosedAt = ent.count, now
 		e.persist.commit(Change{Incidents: []Incident{*ent.incident}})
@@ -282,8 +305,4 @@ func (d *dedup) forget(ent *fpEntry) {
 	}
 }
 
-func (d *dedup) takeLimited() int {
-	n := d.limited
-	d.limited = 0
-	return n
-}
+func (d *dedup) takeLimited() int { return int(d.limited.Swap(0)) }

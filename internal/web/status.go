@@ -39,7 +39,7 @@ type Result struct {
 	OK         bool      `json:"ok"`
 	At         time.Time `json:"at"`
 	DurationMS float64   `json:"duration_ms"`
-	Reason     string    `json:"reason,omitempty"`
+	Reason     string    `json:"reason"`
 	StatusCode int       `json:"status_code,omitempty"`
 }
 
