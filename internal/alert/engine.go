@@ -67,13 +67,14 @@ type Engine struct {
 	reports    *dedup
 	baseFailed int // failed deliveries found at start
 
-	drain   chan struct{}
-	cancel  context.CancelFunc
-	done    sync.WaitGroup
-	started bool
-	closeMu sync.Mutex
-	closed  bool
-	flushBy time.Time
+	drain      chan struct{}
+	cancel     context.CancelFunc
+	stopWriter func() // stops the store writer and waits for it
+	done       sync.WaitGroup
+	started    bool
+	closeMu    sync.Mutex
+	closed     bool
+	flushBy    time.Time
 }
 
 // New builds an engine; Load restores its durable state.
@@ -106,7 +107,7 @@ func New(o Options) (*Engine, error) {
 		opts:       o,
 		log:        o.Logger,
 		now:        o.Now,
-		persist:    &persister{store: o.Store, log: o.Logger},
+		persist:    newPersister(o.Store, o.Logger),
 		queues:     make(map[string]*queue),
 		open:       make(map[string]*Incident),
 		svcTargets: o.Services,
@@ -158,7 +159,7 @@ func (e *Engine) Load(ctx context.Context) error {
 		}
 	}
 	if len(stale) > 0 {
-		e.persist.commit(Change{Incidents: stale})
+		e.persist.commit(Change{Incidents: stale}, nil)
 	}
 	for i := range snap.Pending {
 		d := snap.Pending[i]
@@ -182,6 +183,13 @@ func (e *Engine) Load(ctx context.Context) error {
 func (e *Engine) Run(ctx context.Context) {
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.started = true
+	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		e.persist.run(wctx)
+	}()
+	e.stopWriter = func() { stopWriter(); <-writerDone }
 	for _, name := range e.names {
 		q := e.queues[name]
 		e.done.Add(1)
@@ -214,6 +222,11 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Lock()
 	e.flushBy = deadline
 	e.mu.Unlock()
+	// Land what is queued for the store, so its messages are in the queues
+	// for the flush below; from here on this goroutine is the writer.
+	e.flushDirty()
+	e.stopWriter()
+	e.persist.flush()
 	close(e.drain)
 	finished := make(chan struct{})
 	go func() { e.done.Wait(); close(finished) }()
@@ -226,7 +239,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.cancel()
 	<-finished
 	e.flushDirty()
-	e.persist.retry()
+	e.persist.flush() // the deliveries' outcomes
 	return err
 }
 
@@ -236,8 +249,7 @@ func (e *Engine) flushDeadline() time.Time {
 	return e.flushBy
 }
 
-// housekeep closes report windows, persists report counts and replays
-// failed store writes, once a second.
+// housekeep closes report windows and persists report counts, once a second.
 func (e *Engine) housekeep(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -248,7 +260,6 @@ func (e *Engine) housekeep(ctx context.Context) {
 		case <-e.drain:
 			return
 		case <-t.C:
-			e.persist.retry()
 			e.expireReports()
 			e.flushDirty()
 		}
@@ -294,14 +305,20 @@ func (e *Engine) Transition(t Transition) {
 	e.commit(c)
 }
 
-// commit writes a change and queues its deliveries. The queues get them
-// even when the store write fails: alerting goes on from memory.
+// commit queues a change for the store; its deliveries reach the channels'
+// queues once it is written — or at once if the store refuses it: alerting
+// goes on from memory. The persister keeps the order of changes.
 func (e *Engine) commit(c Change) {
-	e.persist.commit(c)
-	for i := range c.Deliveries {
-		d := c.Deliveries[i]
-		e.queues[d.Channel].push(&d)
+	if len(c.Deliveries) == 0 {
+		e.persist.commit(c, nil)
+		return
 	}
+	e.persist.commit(c, func() {
+		for i := range c.Deliveries {
+			d := c.Deliveries[i]
+			e.queues[d.Channel].push(&d)
+		}
+	})
 }
 
 // deliveries makes one outbox row per channel for m. only (a report's
@@ -369,7 +386,7 @@ func (e *Engine) flushDirty() {
 		c.Incidents = append(c.Incidents, *inc)
 		delete(e.dirty, id)
 	}
-	e.persist.commit(c)
+	e.persist.commit(c, nil)
 }
 
 const (

@@ -475,13 +475,57 @@ func TestEngine_TypesNeverAddAChannel(t *testing.T) {
 // retried forever ahead of every later write.
 func TestPersister_DropsPermanentWrites(t *testing.T) {
 	store := newMemStore()
-	p := &persister{store: store, log: zaptest.NewLogger(t)}
+	p := newPersister(store, zaptest.NewLogger(t))
 	p.updateDelivery(Delivery{Key: "9:down", Channel: "slack", Status: DeliveryDelivered})
-	p.commit(Change{Incidents: []Incident{{ID: 1, Subject: "api"}}})
+	landed := false
+	p.commit(Change{Incidents: []Incident{{ID: 1, Subject: "api"}}}, func() { landed = true })
+	p.flush()
+	if !landed {
+		t.Error("the commit's then-func did not run")
+	}
 	if err := p.err(); err != nil {
 		t.Fatalf("err() = %v, want nil: the bad write was dropped", err)
 	}
 	if _, ok := store.incidents[1]; !ok {
 		t.Fatal("the write behind the bad one did not land")
 	}
+}
+
+// blockingStore holds every Commit until release is closed.
+type blockingStore struct {
+	*memStore
+	release chan struct{}
+}
+
+func (s blockingStore) Commit(ctx context.Context, c Change) error {
+	<-s.release
+	return s.memStore.Commit(ctx, c)
+}
+
+// A slow disk never stalls the engine's callers (the monitor, ingest), and a
+// message is sent only after its outbox row is written.
+func TestEngine_SlowStoreStallsNoCaller(t *testing.T) {
+	store := blockingStore{memStore: newMemStore(), release: make(chan struct{})}
+	rec := &recorder{name: "slack"}
+	e := startEngine(t, store, rec, nil)
+	done := make(chan struct{})
+	go func() {
+		e.Transition(down("api", time.Now(), "refused"))
+		r := report("other", "fp1")
+		if e.Add(r) {
+			e.Settle(r)
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Transition/Add/Settle blocked on a slow store")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(rec.messages()); n != 0 {
+		t.Fatalf("%d messages sent before their outbox rows were written", n)
+	}
+	close(store.release)
+	rec.waitFor(t, 2, 5*time.Second)
 }

@@ -270,7 +270,7 @@ func (e *Engine) evictOldest(now time.Time) {
 	}
 	if ent.incident != nil {
 		ent.incident.Reports, ent.incident.ClosedAt = ent.count, now
-		e.persist.commit(Change{Incidents: []Incident{*ent.incident}})
+		e.persist.commit(Change{Incidents: []Incident{*ent.incident}}, nil)
 	}
 }
 
