@@ -31,6 +31,14 @@ var uptimeWindows = []struct {
 
 func (s statusSource) Status(ctx context.Context) (web.Status, error) {
 	now := s.now()
+	uptimes := make([]map[string]store.UptimeOf, len(uptimeWindows))
+	for i, w := range uptimeWindows {
+		u, err := s.db.UptimeAll(ctx, now.Add(-w.span))
+		if err != nil {
+			return web.Status{}, err
+		}
+		uptimes[i] = u
+	}
 	var doc web.Status
 	for _, st := range s.mon.Statuses() {
 		t, ok := s.cfg.Target(st.Name)
@@ -47,16 +55,12 @@ func (s statusSource) Status(ctx context.Context) (web.Status, error) {
 				DurationMS: float64(st.Last.Duration.Microseconds()) / 1000, StatusCode: st.Last.StatusCode}
 			ts.LastError = st.Last.Reason
 		}
-		for _, w := range uptimeWindows {
-			ratio, probes, err := s.db.Uptime(ctx, st.Name, now.Add(-w.span))
-			if err != nil {
-				return web.Status{}, err
-			}
-			if probes > 0 {
+		for i, w := range uptimeWindows {
+			if u, ok := uptimes[i][st.Name]; ok {
 				if ts.Uptime == nil {
 					ts.Uptime = make(map[string]float64, len(uptimeWindows))
 				}
-				ts.Uptime[w.name] = ratio
+				ts.Uptime[w.name] = u.Ratio
 			}
 		}
 		doc.Targets = append(doc.Targets, ts)

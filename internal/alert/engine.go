@@ -302,6 +302,12 @@ func (e *Engine) Transition(t Transition) {
 		c.Incidents = append(c.Incidents, *inc)
 		c.Deliveries = e.deliveries(recoveredMessage(*inc, t.At), nil)
 	}
+	if len(c.Incidents) == 0 {
+		// No incident changed (UNKNOWN→UP, or a DOWN already announced): the
+		// state reaches the store with the monitor's batched probe records;
+		// 10,000 targets coming UP at start are not 10,000 transactions.
+		return
+	}
 	e.commit(c)
 }
 

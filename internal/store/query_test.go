@@ -38,10 +38,11 @@ func TestDB_Uptime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ratio, probes, err := db.Uptime(context.Background(), tt.target, tt.since)
+			all, err := db.UptimeAll(context.Background(), tt.since)
 			if err != nil {
 				t.Fatal(err)
 			}
+			ratio, probes := all[tt.target].Ratio, all[tt.target].Probes
 			if probes != tt.wantProbes || math.Abs(ratio-tt.wantRatio) > 1e-9 {
 				t.Errorf("uptime = %v over %d probes, want %v over %d", ratio, probes, tt.wantRatio, tt.wantProbes)
 			}

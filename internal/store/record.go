@@ -230,7 +230,11 @@ func (db *DB) Run(ctx context.Context) {
 			_ = db.Flush(fctx) // logged and kept in the buffer for Close
 			return
 		case <-flush.C:
-			_ = db.Flush(ctx) // logged by setWriteErr; retried next tick
+			// Not on ctx: a stop landing mid-flush must not fail it (and log
+			// a false store error); the flush is bounded on its own.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeFlushTimeout)
+			_ = db.Flush(fctx) // logged by setWriteErr; retried next tick
+			cancel()
 		case <-prune.C:
 			db.pruneRetention(ctx)
 		}
