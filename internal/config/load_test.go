@@ -254,7 +254,7 @@ func TestParse_Timeout(t *testing.T) {
 		{"short interval caps the default timeout", "interval: 2s", 2 * time.Second, 2 * time.Second, false},
 		{"long interval keeps the default timeout", "interval: 20s", 20 * time.Second, 10 * time.Second, false},
 		{"explicit timeout below interval", "interval: 2s\n    timeout: 1500ms", 2 * time.Second, 1500 * time.Millisecond, false},
-		{"schedule keeps the default timeout", `schedule: "@every 5s"`, 0, 10 * time.Second, true},
+		{"@every follows the interval rule", `schedule: "@every 5s"`, 0, 5 * time.Second, true},
 		{"six-field schedule", `schedule: "*/10 * * * * *"`, 0, 10 * time.Second, true},
 		{"five-field schedule with timeout", "schedule: \"*/5 * * * *\"\n    timeout: 3s", 0, 3 * time.Second, true},
 	}

@@ -96,8 +96,9 @@ func (p *parser) target(i int, raw *rawTarget, d Defaults, seen map[string]int) 
 	return t
 }
 
-// schedule parses a cron schedule. Its timeout, when not set, is
-// defaults.timeout: a cron spec has no single interval to compare with.
+// schedule parses a cron schedule. "@every D" has an interval, D, and
+// follows the interval's timeout rule; for other specs, which have no single
+// interval to compare with, an unset timeout is defaults.timeout.
 func (p *parser) schedule(path string, raw *rawTarget, d Defaults, t *Target) {
 	if raw.Interval != nil {
 		p.add(path+".schedule", "cannot be combined with interval; set one")
@@ -105,12 +106,17 @@ func (p *parser) schedule(path string, raw *rawTarget, d Defaults, t *Target) {
 	sched, err := ScheduleParser.Parse(t.Schedule)
 	if err != nil {
 		p.add(path+".schedule", "bad cron expression: %v", err)
-	} else if every, ok := strings.CutPrefix(t.Schedule, "@every "); ok {
-		if dur, err := time.ParseDuration(strings.TrimSpace(every)); err == nil && dur < time.Second {
-			p.add(path+".schedule", "@every must be at least 1s")
-		}
 	}
 	t.ParsedSchedule = sched
+	if every, ok := strings.CutPrefix(t.Schedule, "@every "); ok && err == nil {
+		dur, _ := time.ParseDuration(strings.TrimSpace(every))
+		if dur < time.Second {
+			p.add(path+".schedule", "@every must be at least 1s")
+			return
+		}
+		_, t.Timeout = p.cadence(path, dur.String(), raw.Timeout, dur, d.Timeout)
+		return
+	}
 	t.Timeout = p.positiveDur(path+".timeout", raw.Timeout, d.Timeout)
 }
 
