@@ -16,21 +16,11 @@ type alertStore struct{ db *store.DB }
 var _ alert.Store = alertStore{}
 
 func (a alertStore) Commit(ctx context.Context, c alert.Change) error {
-	sc := store.Change{
-		Targets:    make([]store.TargetState, len(c.Targets)),
-		Incidents:  make([]store.Incident, len(c.Incidents)),
-		Deliveries: make([]store.Delivery, len(c.Deliveries)),
-	}
-	for i, t := range c.Targets {
-		sc.Targets[i] = store.TargetState(t)
-	}
-	for i, inc := range c.Incidents {
-		sc.Incidents[i] = store.Incident(inc)
-	}
-	for i, d := range c.Deliveries {
-		sc.Deliveries[i] = store.Delivery(d)
-	}
-	return a.db.Commit(ctx, sc)
+	return a.db.Commit(ctx, store.Change{
+		Targets:    convertAll(c.Targets, func(t alert.TargetState) store.TargetState { return store.TargetState(t) }),
+		Incidents:  convertAll(c.Incidents, func(i alert.Incident) store.Incident { return store.Incident(i) }),
+		Deliveries: convertAll(c.Deliveries, func(d alert.Delivery) store.Delivery { return store.Delivery(d) }),
+	})
 }
 
 func (a alertStore) Load(ctx context.Context) (alert.Snapshot, error) {
@@ -38,23 +28,22 @@ func (a alertStore) Load(ctx context.Context) (alert.Snapshot, error) {
 	if err != nil {
 		return alert.Snapshot{}, err
 	}
-	out := alert.Snapshot{
-		Targets:       make([]alert.TargetState, len(s.Targets)),
-		OpenIncidents: make([]alert.Incident, len(s.OpenIncidents)),
-		Pending:       make([]alert.Delivery, len(s.Pending)),
+	return alert.Snapshot{
+		Targets:       convertAll(s.Targets, func(t store.TargetState) alert.TargetState { return alert.TargetState(t) }),
+		OpenIncidents: convertAll(s.OpenIncidents, func(i store.Incident) alert.Incident { return alert.Incident(i) }),
+		Pending:       convertAll(s.Pending, func(d store.Delivery) alert.Delivery { return alert.Delivery(d) }),
 		Failed:        s.Failed,
 		MaxIncidentID: s.MaxIncidentID,
+	}, nil
+}
+
+// convertAll converts each element of in.
+func convertAll[From, To any](in []From, conv func(From) To) []To {
+	out := make([]To, len(in))
+	for i, v := range in {
+		out[i] = conv(v)
 	}
-	for i, t := range s.Targets {
-		out.Targets[i] = alert.TargetState(t)
-	}
-	for i, inc := range s.OpenIncidents {
-		out.OpenIncidents[i] = alert.Incident(inc)
-	}
-	for i, d := range s.Pending {
-		out.Pending[i] = alert.Delivery(d)
-	}
-	return out, nil
+	return out
 }
 
 func (a alertStore) UpdateDelivery(ctx context.Context, d alert.Delivery) error {

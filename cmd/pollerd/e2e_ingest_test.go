@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -79,18 +78,6 @@ func repFlipper(t *testing.T, healthy bool) (*flipper, string) {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, srv.URL + "/health"
-}
-
-// repClosedPort returns a loopback port where nothing listens.
-func repClosedPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
 }
 
 // repTarget is a target probed once an hour: within a test only
@@ -440,7 +427,7 @@ func TestE2E_ReportSecretsNeverLeak(t *testing.T) {
 	_, upURL := repFlipper(t, true)
 	wh := alerttest.NewWebhook(t)
 	stateDir := t.TempDir()
-	targets := repTarget("homeserver", fmt.Sprintf("tcp://127.0.0.1:%d", repClosedPort(t))) + repTarget("healthy", upURL)
+	targets := repTarget("homeserver", fmt.Sprintf("tcp://127.0.0.1:%d", closedPort(t))) + repTarget("healthy", upURL)
 	services := "  - name: broken\n    targets: [homeserver]\n  - name: " + repService + "\n    targets: [healthy]\n"
 	cfg := repConfig(stateDir, true, targets, services, "  dedup_window: 3s\n")
 	d := startDaemon(t, writeConfig(t, t.TempDir(), cfg), "SLACK_WEBHOOK_URL="+wh.URL())
