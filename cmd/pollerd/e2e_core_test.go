@@ -44,16 +44,6 @@ func coreTarget(name, url string) string {
 	return fmt.Sprintf("  - name: %s\n    url: %q\n    interval: 1s\n    failure_threshold: 2\n    success_threshold: 2\n", name, url)
 }
 
-// newFlipperServer serves a flipper with the given health on loopback.
-func newFlipperServer(t *testing.T, healthy bool) (*flipper, string) {
-	t.Helper()
-	f := &flipper{}
-	f.set(healthy)
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return f, srv.URL + "/health"
-}
-
 // flapper answers ok twice (so its target comes UP), then fails every other
 // request: never two failures in a row, so never DOWN with a threshold of 2.
 type flapper struct{ n atomic.Int64 }

@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -68,16 +67,6 @@ func repForService(t *testing.T, body []byte, service string) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// repFlipper serves a flipper with the given health on loopback.
-func repFlipper(t *testing.T, healthy bool) (*flipper, string) {
-	t.Helper()
-	f := &flipper{}
-	f.set(healthy)
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	return f, srv.URL + "/health"
 }
 
 // repTarget is a target probed once an hour: within a test only
@@ -302,7 +291,7 @@ func TestE2E_ReportFloodFoldsIntoTwoMessages(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, targetURL := repFlipper(t, true)
+			_, targetURL := newFlipperServer(t, true)
 			wh := alerttest.NewWebhook(t)
 			cfg := repConfig(t.TempDir(), true, repTarget("homeserver", targetURL),
 				"  - name: "+repService+"\n    targets: [homeserver]\n",
@@ -378,7 +367,7 @@ func TestE2E_ReportFloodFoldsIntoTwoMessages(t *testing.T) {
 // during the outage bring nothing new. Recovery is covered by the core
 // e2e tests.
 func TestE2E_ReportConfirmsOutage(t *testing.T) {
-	_, targetURL := repFlipper(t, false)
+	_, targetURL := newFlipperServer(t, false)
 	wh := alerttest.NewWebhook(t)
 	cfg := repConfig(t.TempDir(), true, repTarget("homeserver", targetURL),
 		"  - name: "+repService+"\n    targets: [homeserver]\n", "  dedup_window: 2s\n")
@@ -424,7 +413,7 @@ func TestE2E_ReportConfirmsOutage(t *testing.T) {
 // then searches every output pollerd has for the secrets.
 func TestE2E_ReportSecretsNeverLeak(t *testing.T) {
 	bearer, query := repRandomSecret(t), repRandomSecret(t)
-	_, upURL := repFlipper(t, true)
+	_, upURL := newFlipperServer(t, true)
 	wh := alerttest.NewWebhook(t)
 	stateDir := t.TempDir()
 	targets := repTarget("homeserver", fmt.Sprintf("tcp://127.0.0.1:%d", closedPort(t))) + repTarget("healthy", upURL)
@@ -568,7 +557,7 @@ func repAxiosError(t *testing.T, service, bearer, query string) []byte {
 func TestE2E_ReportRejections(t *testing.T) {
 	const origin = "https://tteokbokki-map.example"
 	token := repRandomSecret(t)
-	_, upURL := repFlipper(t, true)
+	_, upURL := newFlipperServer(t, true)
 	services := "  - name: " + repService + "\n    targets: [homeserver]\n    allowed_origins: [\"" + origin + "\"]\n" +
 		"  - name: locked\n    targets: [homeserver]\n    token: ${REPORT_TOKEN}\n"
 	cfg := repConfig(t.TempDir(), false, repTarget("homeserver", upURL), services, "  max_body_bytes: 16384\n")

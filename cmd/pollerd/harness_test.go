@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,4 +247,14 @@ func closedPort(t *testing.T) int {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	return port
+}
+
+// newFlipperServer serves a flipper with the given health on loopback.
+func newFlipperServer(t *testing.T, healthy bool) (*flipper, string) {
+	t.Helper()
+	f := &flipper{}
+	f.set(healthy)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	return f, srv.URL + "/health"
 }
