@@ -65,3 +65,12 @@ func serviceTargets(cfg *config.Config) map[string][]string {
 	}
 	return m
 }
+
+// targetNames lists the configured targets' names.
+func targetNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Targets))
+	for i, t := range cfg.Targets {
+		out[i] = t.Name
+	}
+	return out
+}

@@ -106,6 +106,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Store:           alertStore{db: db},
 		Channels:        channels,
 		Services:        serviceTargets(cfg),
+		Targets:         targetNames(cfg),
 		DedupWindow:     cfg.Ingest.DedupWindow,
 		MaxFingerprints: cfg.Ingest.MaxFingerprints,
 		Logger:          log.Named("alert"),

@@ -31,6 +31,10 @@ type Options struct {
 	// Services maps a service name to its targets: reports for a service
 	// join the incident of its DOWN target instead of alerting on their own.
 	Services map[string][]string
+	// Targets are the configured targets' names. An open incident of a
+	// target no longer configured is closed at Load (logged, no message):
+	// nothing would ever recover it. Nil: keep every incident.
+	Targets []string
 	// DedupWindow is how long repeats of a fingerprint are folded into one
 	// summary; default 10m.
 	DedupWindow time.Duration
@@ -146,8 +150,13 @@ func (e *Engine) Load(ctx context.Context) error {
 	e.baseFailed = snap.Failed
 	var stale []Incident
 	for _, inc := range snap.OpenIncidents {
-		switch inc.Kind {
-		case incidentTarget:
+		switch {
+		case inc.Kind == incidentTarget && e.opts.Targets != nil && !slices.Contains(e.opts.Targets, inc.Subject):
+			inc.ClosedAt = e.now()
+			stale = append(stale, inc)
+			e.log.Warn("open incident closed: its target is no longer configured",
+				zap.String("target", inc.Subject), zap.Int64("incident", inc.ID), zap.Time("down_since", inc.OpenedAt))
+		case inc.Kind == incidentTarget:
 			inc := inc
 			e.open[inc.Subject] = &inc
 			e.down[inc.Subject] = true

@@ -529,3 +529,36 @@ func TestEngine_SlowStoreStallsNoCaller(t *testing.T) {
 	close(store.release)
 	rec.waitFor(t, 2, 5*time.Second)
 }
+
+// An outage of a target removed from the configuration is closed at start:
+// nothing would ever recover it.
+func TestEngine_LoadClosesIncidentsOfRemovedTargets(t *testing.T) {
+	store := newMemStore()
+	t0 := time.Now()
+	if err := store.Commit(context.Background(), Change{Incidents: []Incident{
+		{ID: 1, Kind: incidentTarget, Subject: "gone", OpenedAt: t0},
+		{ID: 2, Kind: incidentTarget, Subject: "api", OpenedAt: t0},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{name: "slack"}
+	e := startEngine(t, store, rec, func(o *Options) { o.Targets = []string{"api"} })
+	e.mu.Lock()
+	_, gone := e.open["gone"]
+	_, api := e.open["api"]
+	e.mu.Unlock()
+	if gone || !api {
+		t.Fatalf("open after load: gone=%v api=%v, want only api", gone, api)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		store.mu.Lock()
+		closed := !store.incidents[1].ClosedAt.IsZero()
+		store.mu.Unlock()
+		if closed {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the removed target's incident was not closed in the store")
+}
