@@ -66,7 +66,6 @@ type Engine struct {
 	open       map[string]*Incident // open target incidents by target name
 	svcTargets map[string][]string
 	tgtSvcs    map[string][]string
-	down       map[string]bool // targets with an open incident, for services' lookups
 	dirty      map[int64]*Incident
 	reports    *dedup
 	baseFailed int // failed deliveries found at start
@@ -116,7 +115,6 @@ func New(o Options) (*Engine, error) {
 		open:       make(map[string]*Incident),
 		svcTargets: o.Services,
 		tgtSvcs:    make(map[string][]string),
-		down:       make(map[string]bool),
 		dirty:      make(map[int64]*Incident),
 		drain:      make(chan struct{}),
 	}
@@ -159,7 +157,6 @@ func (e *Engine) Load(ctx context.Context) error {
 		case inc.Kind == incidentTarget:
 			inc := inc
 			e.open[inc.Subject] = &inc
-			e.down[inc.Subject] = true
 		default:
 			// A report window cut by a restart: its repeats were counted in
 			// memory only. Close it; the next report opens a new window.
@@ -292,7 +289,7 @@ func (e *Engine) Transition(t Transition) {
 		e.nextID++
 		inc := &Incident{ID: e.nextID, Kind: incidentTarget, Subject: t.Target, OpenedAt: t.At, Cause: t.Reason}
 		reports := e.absorbPending(t.Target, inc)
-		e.open[t.Target], e.down[t.Target] = inc, true
+		e.open[t.Target] = inc
 		c.Incidents = append(c.Incidents, *inc)
 		c.Deliveries = e.deliveries(downMessage(*inc, t.At, reports), nil)
 	case t.From == stateDown && t.To == stateUp:
@@ -306,7 +303,6 @@ func (e *Engine) Transition(t Transition) {
 		inc.ClosedAt = t.At
 		e.releaseAbsorbed(inc)
 		delete(e.open, t.Target)
-		delete(e.down, t.Target)
 		delete(e.dirty, inc.ID)
 		c.Incidents = append(c.Incidents, *inc)
 		c.Deliveries = e.deliveries(recoveredMessage(*inc, t.At), nil)
