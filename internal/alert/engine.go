@@ -221,31 +221,43 @@ func (e *Engine) Close(ctx context.Context) error {
 		return nil
 	}
 	e.closed = true
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = e.now().Add(5 * time.Second)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
 	}
+	deadline, _ := ctx.Deadline()
+	// The deliverers stop a little early: the last fifth (at most 1 s) is
+	// kept for writing their outcomes, so a delivered message is not sent
+	// again at the next start.
+	flushBy := deadline.Add(-min(time.Second, time.Until(deadline)/5))
 	e.mu.Lock()
-	e.flushBy = deadline
+	e.flushBy = flushBy
 	e.mu.Unlock()
 	// Land what is queued for the store, so its messages are in the queues
 	// for the flush below; from here on this goroutine is the writer.
 	e.flushDirty()
 	e.stopWriter()
-	e.persist.flush()
+	drainCtx, cancelDrain := context.WithDeadline(ctx, flushBy)
+	defer cancelDrain()
+	e.persist.flush(drainCtx)
 	close(e.drain)
 	finished := make(chan struct{})
 	go func() { e.done.Wait(); close(finished) }()
 	var err error
 	select {
 	case <-finished:
-	case <-ctx.Done():
-		err = fmt.Errorf("alert flush: %w", ctx.Err())
+	case <-drainCtx.Done():
+		err = fmt.Errorf("alert flush: %w", context.DeadlineExceeded)
 	}
 	e.cancel()
 	<-finished
 	e.flushDirty()
-	e.persist.flush() // the deliveries' outcomes
+	e.persist.flush(ctx) // the deliveries' outcomes
+	if n := e.persist.pending(); n > 0 {
+		e.log.Warn("store writes not made before exit: their messages stay pending, or are sent again, at the next start",
+			zap.Int("writes", n))
+	}
 	return err
 }
 
@@ -280,6 +292,16 @@ func (e *Engine) Transition(t Transition) {
 	state := TargetState{Name: t.Target, State: t.To, Since: t.At}
 	c := Change{Targets: []TargetState{state}}
 	switch {
+	case t.To == stateDown && t.From == stateUp && e.open[t.Target] != nil:
+		// Seen UP since its incident opened: the incident's close was lost
+		// (a store outage). It is over; this is a new outage.
+		stale := e.open[t.Target]
+		stale.ClosedAt = t.At
+		e.releaseAbsorbed(stale)
+		delete(e.open, t.Target)
+		c.Incidents = append(c.Incidents, *stale)
+		e.log.Warn("stale open incident closed", zap.String("target", t.Target), zap.Int64("incident", stale.ID))
+		fallthrough
 	case t.To == stateDown:
 		if inc := e.open[t.Target]; inc != nil {
 			// Already announced (restored after a restart): no second DOWN.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -75,12 +76,12 @@ func TestEngine_RestartDuringOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Restarted: the monitor, restored as DOWN, may re-count and re-report
-	// DOWN; the engine must not announce it twice, and the recovery is timed
-	// from the original DOWN.
+	// Restarted: a monitor whose state was not restored (UNKNOWN) counts
+	// again and reports DOWN; the engine must not announce it twice, and the
+	// recovery is timed from the original DOWN.
 	rec2 := &recorder{name: "slack"}
 	e2 := startEngine(t, store, rec2, nil)
-	e2.Transition(down("api", t0.Add(2*time.Minute), "timeout after 5s"))
+	e2.Transition(Transition{Target: "api", From: "UNKNOWN", To: "DOWN", At: t0.Add(2 * time.Minute), Reason: "timeout after 5s"})
 	e2.Transition(up("api", t0.Add(2*time.Minute), t0.Add(10*time.Minute)))
 	got := rec2.waitFor(t, 1, 5*time.Second)
 	time.Sleep(50 * time.Millisecond)
@@ -479,7 +480,7 @@ func TestPersister_DropsPermanentWrites(t *testing.T) {
 	p.updateDelivery(Delivery{Key: "9:down", Channel: "slack", Status: DeliveryDelivered})
 	landed := false
 	p.commit(Change{Incidents: []Incident{{ID: 1, Subject: "api"}}}, func() { landed = true })
-	p.flush()
+	p.flush(context.Background())
 	if !landed {
 		t.Error("the commit's then-func did not run")
 	}
@@ -561,4 +562,124 @@ func TestEngine_LoadClosesIncidentsOfRemovedTargets(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("the removed target's incident was not closed in the store")
+}
+
+// While the store refuses writes, every transition's message still goes out,
+// in order, not just the first one's.
+func TestEngine_StoreFailingAlertsFromMemory(t *testing.T) {
+	store, rec := newMemStore(), &recorder{name: "slack"}
+	e := startEngine(t, store, rec, nil)
+	store.setFail(errors.New("disk full"))
+	t0 := time.Now()
+	e.Transition(down("api", t0, "refused"))
+	e.Transition(down("db", t0, "refused"))
+	e.Transition(up("api", t0, t0.Add(time.Second)))
+	got := rec.waitFor(t, 3, 5*time.Second)
+	if got[0].Target != "api" || got[0].Kind != KindDown || got[2].Kind != KindRecovered {
+		t.Errorf("order: %s %s, %s %s, %s %s", got[0].Kind, got[0].Target, got[1].Kind, got[1].Target, got[2].Kind, got[2].Target)
+	}
+}
+
+// gatedStore holds the first Commit until release is closed.
+type gatedStore struct {
+	*memStore
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *gatedStore) Commit(ctx context.Context, c Change) error {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		close(s.entered)
+		<-s.release
+	}
+	return s.memStore.Commit(ctx, c)
+}
+
+// A full backlog never drops the write being made: each write's messages
+// are released exactly once, and the write behind it is still made.
+func TestPersister_FullBacklogKeepsTheWriteInFlight(t *testing.T) {
+	store := &gatedStore{memStore: newMemStore(), entered: make(chan struct{}), release: make(chan struct{})}
+	p := newPersister(store, zaptest.NewLogger(t))
+	p.max = 3
+	var mu sync.Mutex
+	ran := map[int64]int{}
+	commit := func(id int64) {
+		p.commit(Change{Incidents: []Incident{{ID: id, Subject: "x"}}}, func() { mu.Lock(); ran[id]++; mu.Unlock() })
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	commit(1)
+	go func() { p.run(ctx); close(done) }()
+	<-store.entered // write 1 is in flight
+	for id := int64(2); id <= 5; id++ {
+		commit(id) // the backlog holds 3: 2 and 3 are dropped, never 1
+	}
+	close(store.release)
+	deadline := time.Now().Add(5 * time.Second)
+	for p.pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	for id := int64(1); id <= 5; id++ {
+		if ran[id] != 1 {
+			t.Errorf("write %d released its messages %d times, want once", id, ran[id])
+		}
+	}
+	for _, id := range []int64{1, 4, 5} {
+		if _, ok := store.incidents[id]; !ok {
+			t.Errorf("write %d was not made", id)
+		}
+	}
+}
+
+// wedgedStore never answers until its ctx ends.
+type wedgedStore struct{ *memStore }
+
+func (s wedgedStore) Commit(ctx context.Context, _ Change) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// Close keeps to its deadline even when the disk hangs.
+func TestEngine_CloseBoundedOnWedgedStore(t *testing.T) {
+	rec := &recorder{name: "slack"}
+	e, err := New(Options{Store: wedgedStore{newMemStore()}, Channels: []Channel{{Notifier: rec}}, Logger: zaptest.NewLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Run(context.Background())
+	e.Transition(down("api", time.Now(), "refused"))
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_ = e.Close(ctx)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("Close took %s with a 1s deadline", took)
+	}
+}
+
+// An incident whose close was lost (the target has been seen UP since) does
+// not swallow the next outage's DOWN.
+func TestEngine_StaleIncidentDoesNotSwallowADown(t *testing.T) {
+	store := newMemStore()
+	t0 := time.Now()
+	if err := store.Commit(context.Background(), Change{Incidents: []Incident{
+		{ID: 1, Kind: incidentTarget, Subject: "api", OpenedAt: t0.Add(-time.Hour)},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{name: "slack"}
+	e := startEngine(t, store, rec, nil)
+	e.Transition(down("api", t0, "refused")) // from UP
+	got := rec.waitFor(t, 1, 5*time.Second)
+	if got[0].Kind != KindDown || got[0].Key != "2:down" {
+		t.Fatalf("got %s %s, want a new DOWN (2:down)", got[0].Kind, got[0].Key)
+	}
 }

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,22 +14,26 @@ import (
 // slow or full disk cannot stall ingest or the monitor. Writes are made in
 // the order given, by one goroutine (run). A write's then-func runs once the
 // write landed — a transition's messages are queued for delivery only after
-// they are in the outbox — or, if the store refuses it, at once anyway:
-// alerting goes on from memory while the write waits in a bounded backlog
-// and is retried every second.
+// they are in the outbox — or, while the store refuses writes, at once:
+// alerting goes on from memory while the writes wait in a bounded backlog
+// and are retried every second.
 type persister struct {
 	store Store
 	log   *zap.Logger
 
-	mu      sync.Mutex
-	backlog []write
-	lastErr error
-	dropped int
-	wake    chan struct{}
+	mu       sync.Mutex
+	backlog  []write
+	seq      uint64 // of the last write pushed
+	inflight uint64 // seq of the write being made; 0: none
+	lastErr  error
+	dropped  int
+	max      int // backlog bound; maxBacklog but in tests
+	wake     chan struct{}
 }
 
 // write is one store write and what to do once it is made (or refused).
 type write struct {
+	seq  uint64
 	do   func(context.Context) error
 	then func() // may be nil; runs at most once
 }
@@ -40,7 +45,7 @@ const maxBacklog = 100_000
 const storeTimeout = 5 * time.Second
 
 func newPersister(s Store, log *zap.Logger) *persister {
-	return &persister{store: s, log: log, wake: make(chan struct{}, 1)}
+	return &persister{store: s, log: log, max: maxBacklog, wake: make(chan struct{}, 1)}
 }
 
 // commit queues a change; then runs after it is written (or refused).
@@ -54,46 +59,60 @@ func (p *persister) updateDelivery(d Delivery) {
 }
 
 func (p *persister) push(w write) {
+	var run []func()
 	p.mu.Lock()
-	if len(p.backlog) >= maxBacklog {
-		old := p.backlog[0]
-		p.backlog[0] = write{}
-		p.backlog = p.backlog[1:]
+	p.seq++
+	w.seq = p.seq
+	if p.lastErr != nil && w.then != nil {
+		// The store is failing: alert from memory now, not after a retry.
+		run = append(run, w.then)
+		w.then = nil
+	}
+	if len(p.backlog) >= p.max {
+		// Drop the oldest write that is not being made.
+		i := 0
+		if p.inflight != 0 && p.backlog[0].seq == p.inflight {
+			i = 1
+		}
+		if old := p.backlog[i]; old.then != nil {
+			run = append(run, old.then)
+		}
+		p.backlog = slices.Delete(p.backlog, i, i+1)
 		p.dropped++
 		if p.dropped == 1 || p.dropped%1000 == 0 {
 			p.log.Error("store backlog full: oldest write dropped", zap.Int("dropped", p.dropped))
 		}
-		if old.then != nil {
-			defer old.then()
-		}
 	}
 	p.backlog = append(p.backlog, w)
 	p.mu.Unlock()
+	for _, f := range run {
+		f()
+	}
 	select {
 	case p.wake <- struct{}{}:
 	default:
 	}
 }
 
-// run writes until ctx ends; a failed write is retried every second.
+// run writes until ctx ends; after a failure it retries every second.
 func (p *persister) run(ctx context.Context) {
 	retry := time.NewTicker(time.Second)
 	defer retry.Stop()
-	for {
-		p.flush()
+	for ctx.Err() == nil {
+		p.flush(ctx)
 		select {
 		case <-ctx.Done():
-			return
 		case <-p.wake:
 		case <-retry.C:
 		}
 	}
 }
 
-// flush makes the queued writes in order, and stops at the first that fails.
-// Only run (or Close, once run has returned) calls it.
-func (p *persister) flush() {
-	for {
+// flush makes the queued writes in order until the backlog is empty, a
+// write fails, or ctx ends. One goroutine at a time calls it: run, or Close
+// once run has returned.
+func (p *persister) flush(ctx context.Context) {
+	for ctx.Err() == nil {
 		p.mu.Lock()
 		if len(p.backlog) == 0 {
 			if p.lastErr != nil {
@@ -104,10 +123,11 @@ func (p *persister) flush() {
 			return
 		}
 		w := p.backlog[0]
+		p.inflight = w.seq
 		p.mu.Unlock()
 
-		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		err := w.do(ctx)
+		wctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		err := w.do(wctx)
 		cancel()
 		if err != nil && IsPermanent(err) {
 			// It can never succeed (its row is gone): drop it rather than hold
@@ -115,23 +135,35 @@ func (p *persister) flush() {
 			p.log.Error("store write dropped: it cannot succeed", zap.Error(err))
 			err = nil
 		}
+
+		var run []func()
 		p.mu.Lock()
-		if err != nil {
+		p.inflight = 0
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// Cut short by a stop, not refused by the store: it stays queued.
+		case err != nil:
 			p.failLocked(err)
-			// Alerting goes on from memory: deliver what this write carried.
-			then := p.backlog[0].then
-			p.backlog[0].then = nil
-			p.mu.Unlock()
-			if then != nil {
-				then()
+			// Alerting goes on from memory: every waiting write's messages go out.
+			for i := range p.backlog {
+				if p.backlog[i].then != nil {
+					run = append(run, p.backlog[i].then)
+					p.backlog[i].then = nil
+				}
 			}
-			return
+		case len(p.backlog) > 0 && p.backlog[0].seq == w.seq:
+			if p.backlog[0].then != nil {
+				run = append(run, p.backlog[0].then)
+			}
+			p.backlog[0] = write{}
+			p.backlog = p.backlog[1:]
 		}
-		p.backlog[0] = write{}
-		p.backlog = p.backlog[1:]
 		p.mu.Unlock()
-		if w.then != nil {
-			w.then()
+		for _, f := range run {
+			f()
+		}
+		if err != nil {
+			return
 		}
 	}
 }
@@ -151,4 +183,11 @@ func (p *persister) err() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.lastErr
+}
+
+// pending counts the writes not made yet.
+func (p *persister) pending() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.backlog)
 }
