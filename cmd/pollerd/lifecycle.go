@@ -37,7 +37,7 @@ func (l *lifecycle) stop() error {
 		s := l.steps[i]
 		ctx, cancel := context.WithDeadline(context.Background(), earliest(deadline, time.Now().Add(s.timeout)))
 		start := time.Now()
-		err := s.stop(ctx)
+		err := runBounded(ctx, s.stop)
 		cancel()
 		if err != nil {
 			l.log.Warn("stop step failed", zap.String("step", s.name), zap.Error(err))
@@ -55,4 +55,29 @@ func earliest(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// stepGrace is how long past its deadline a step that ignores its ctx is
+// waited for before the stop moves on without it.
+const stepGrace = 250 * time.Millisecond
+
+// runBounded runs stop and returns its error, or gives up on it shortly
+// after ctx ends: the process is exiting, and systemd's TimeoutStopSec must
+// not be reached by a step stuck on a hung disk.
+func runBounded(ctx context.Context, stop func(context.Context) error) error {
+	done := make(chan error, 1)
+	go func() { done <- stop(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(stepGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("abandoned after its deadline: %w", ctx.Err())
+	}
 }
