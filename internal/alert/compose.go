@@ -134,6 +134,20 @@ func overflowMessage(inc Incident, service string, reports, distinct, rateLimite
 	return finish(neutralize(m))
 }
 
+// rateLimitedMessage tells of reports refused with 429 that no summary
+// counted: the ingest endpoint is being flooded.
+func rateLimitedMessage(inc Incident, n int, window time.Duration, at time.Time) Message {
+	return finish(Message{
+		Key:        incidentKey(inc.ID, "summary"),
+		IncidentID: inc.ID,
+		Kind:       KindReport,
+		CreatedAt:  at,
+		Title:      "⚠️ client reports rate-limited",
+		Text:       fmt.Sprintf("⚠️ %s rate-limited in %s (ingest.rate_limit)", plural(n, "client report"), shortDuration(window)),
+		Fields:     []Field{{Label: "Rate-limited", Value: strconv.Itoa(n)}},
+	})
+}
+
 func reportFields(r Report) []Field {
 	var f []Field
 	if req := requestLine(r); req != "" {

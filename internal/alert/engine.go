@@ -132,7 +132,7 @@ func New(o Options) (*Engine, error) {
 			e.tgtSvcs[t] = append(e.tgtSvcs[t], svc)
 		}
 	}
-	e.reports = newDedup(o.DedupWindow, o.MaxFingerprints, o.MaxReportAlerts)
+	e.reports = newDedup(o.DedupWindow, o.MaxFingerprints, o.MaxReportAlerts, o.Now())
 	return e, nil
 }
 

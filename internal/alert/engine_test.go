@@ -683,3 +683,31 @@ func TestEngine_StaleIncidentDoesNotSwallowADown(t *testing.T) {
 		t.Fatalf("got %s %s, want a new DOWN (2:down)", got[0].Kind, got[0].Key)
 	}
 }
+
+// Reports that were only ever refused with 429 are still told, once a
+// window, when no summary counted them.
+func TestEngine_RateLimitedAlone(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	rec := &recorder{name: "slack"}
+	e := startEngine(t, newMemStore(), rec, func(o *Options) { o.Now = clk.Now; o.DedupWindow = time.Minute })
+	for range 42 {
+		e.RateLimited()
+	}
+	e.expireReports()
+	time.Sleep(50 * time.Millisecond)
+	if n := len(rec.messages()); n != 0 {
+		t.Fatalf("%d messages before the window ended", n)
+	}
+	clk.Add(time.Minute)
+	e.expireReports()
+	got := rec.waitFor(t, 1, 5*time.Second)
+	if !strings.Contains(got[0].Text, "42 client reports rate-limited in 1m") {
+		t.Errorf("text %q", got[0].Text)
+	}
+	clk.Add(time.Minute)
+	e.expireReports()
+	time.Sleep(50 * time.Millisecond)
+	if n := len(rec.messages()); n != 1 {
+		t.Errorf("%d messages, want 1: nothing more was refused", n)
+	}
+}

@@ -22,6 +22,10 @@ type dedup struct {
 	services map[string]*svcWindow
 	other    *svcWindow   // evicted fingerprints, for all services
 	limited  atomic.Int64 // reports refused with 429 since the last summary
+	// limitedSince is when the limited count was last reported (or the
+	// engine started): a count no summary took for a window is reported on
+	// its own, so a flood that is only ever refused is still told.
+	limitedSince time.Time
 }
 
 // fpEntry is one fingerprint in its window.
@@ -44,8 +48,8 @@ type svcWindow struct {
 	distinct  int
 }
 
-func newDedup(window time.Duration, max, perSvc int) *dedup {
-	return &dedup{window: window, max: max, perSvc: perSvc,
+func newDedup(window time.Duration, max, perSvc int, now time.Time) *dedup {
+	return &dedup{window: window, max: max, perSvc: perSvc, limitedSince: now,
 		entries: make(map[string]*fpEntry), lru: list.New(), expiry: list.New(), services: make(map[string]*svcWindow)}
 }
 
@@ -217,6 +221,19 @@ func (e *Engine) expireReports() {
 		e.closeServiceWindow("", d.other, now)
 		d.other = nil
 	}
+	// The next summary says how many were rate-limited. When none is due
+	// (no window open) a window after the last one, or none came in two,
+	// the count is told on its own.
+	idle := d.expiry.Len() == 0 && len(d.services) == 0 && d.other == nil
+	if since := d.limitedSince; idle && !now.Before(since.Add(d.window)) || !now.Before(since.Add(2*d.window)) {
+		if n := d.takeLimited(now); n > 0 {
+			e.nextID++
+			inc := Incident{ID: e.nextID, Kind: incidentService, Subject: "*", OpenedAt: since, ClosedAt: now,
+				Cause: "client reports rate-limited"}
+			e.log.Warn("client reports rate-limited", zap.Int("count", n))
+			e.commit(Change{Incidents: []Incident{inc}, Deliveries: e.deliveries(rateLimitedMessage(inc, n, now.Sub(since), now), nil)})
+		}
+	}
 }
 
 // closeEntry ends a fingerprint's window: one summary when it repeated.
@@ -235,7 +252,7 @@ func (e *Engine) closeEntry(ent *fpEntry, now time.Time) {
 	inc.Reports, inc.ClosedAt = ent.count, now
 	c := Change{Incidents: []Incident{*inc}}
 	if ent.count > 1 {
-		m := summaryMessage(*inc, ent.first, ent.count, d.takeLimited(), now.Sub(ent.opened), now)
+		m := summaryMessage(*inc, ent.first, ent.count, d.takeLimited(now), now.Sub(ent.opened), now)
 		c.Deliveries = e.deliveries(m, ent.first.Channels)
 	}
 	e.commit(c)
@@ -291,7 +308,7 @@ func (e *Engine) closeServiceWindow(service string, sw *svcWindow, now time.Time
 	e.nextID++
 	inc := &Incident{ID: e.nextID, Kind: incidentService, Subject: firstNonEmpty(service, "*"),
 		OpenedAt: sw.opened, ClosedAt: now, Cause: "other client errors", Reports: sw.reports}
-	m := overflowMessage(*inc, service, sw.reports, max(sw.distinct, 1), e.reports.takeLimited(), now.Sub(sw.opened), now)
+	m := overflowMessage(*inc, service, sw.reports, max(sw.distinct, 1), e.reports.takeLimited(now), now.Sub(sw.opened), now)
 	e.log.Info("client reports folded into a summary", zap.String("service", service), zap.Int("reports", sw.reports))
 	e.commit(Change{Incidents: []Incident{*inc}, Deliveries: e.deliveries(m, nil)})
 }
@@ -305,4 +322,8 @@ func (d *dedup) forget(ent *fpEntry) {
 	}
 }
 
-func (d *dedup) takeLimited() int { return int(d.limited.Swap(0)) }
+// takeLimited returns the rate-limited count for a summary, and resets it.
+func (d *dedup) takeLimited(now time.Time) int {
+	d.limitedSince = now
+	return int(d.limited.Swap(0))
+}
