@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pollerd/pollerd/internal/alert"
+	"github.com/pollerd/pollerd/internal/alert/alerttest"
 )
 
 // The real client bodies (testdata/reports, copied from shared/fixtures).
@@ -35,9 +36,9 @@ func TestHandler_ServeHTTP_Fixtures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file+" as "+tt.ct, func(t *testing.T) {
 			rec := &recorder{}
-			logs := &logBuffer{}
+			logger, logged := alerttest.CaptureLogs(t)
 			o := testOptions(rec)
-			o.Logger = logs.logger()
+			o.Logger = logger
 			h := newTestHandler(t, o)
 			r := post(string(fixture(t, tt.file)), tt.ct)
 			r.Header.Set("Origin", testOrigin)
@@ -59,13 +60,13 @@ func TestHandler_ServeHTTP_Fixtures(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("report =\n%+v\nwant\n%+v", got, want)
 			}
-			haystack := strings.Join(reportStrings(added[0]), "\n") + logs.String() + w.Body.String()
+			haystack := strings.Join(reportStrings(added[0]), "\n") + string(logged()) + w.Body.String()
 			for _, secret := range fixtureSecrets {
 				if strings.Contains(haystack, secret) {
 					t.Errorf("a planted secret leaked into the report, the log or the answer")
 				}
 			}
-			if !strings.Contains(logs.String(), got.Fingerprint) {
+			if !strings.Contains(string(logged()), got.Fingerprint) {
 				t.Errorf("debug log lacks the fingerprint")
 			}
 		})
@@ -104,18 +105,18 @@ func TestHandler_ServeHTTP_RefusalLeaksNothing(t *testing.T) {
 		{"bad type", strings.Replace(body, `"slack"`, `"QUERY_PLACEHOLDER_TOKEN"`, 1), http.StatusBadRequest, "QUERY_PLACEHOLDER_TOKEN"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &logBuffer{}
+			logger, logged := alerttest.CaptureLogs(t)
 			o := testOptions(&recorder{})
-			o.Logger = logs.logger()
+			o.Logger = logger
 			w := serve(newTestHandler(t, o), post(tt.body, "application/json"))
 			if w.Code != tt.want {
 				t.Fatalf("status = %d, want %d", w.Code, tt.want)
 			}
-			if !strings.Contains(logs.String(), "report refused") {
+			if !strings.Contains(string(logged()), "report refused") {
 				t.Fatalf("no debug line for the refusal")
 			}
 			for _, s := range fixtureSecrets {
-				if strings.Contains(logs.String(), s) {
+				if strings.Contains(string(logged()), s) {
 					t.Errorf("%s leaked into the log", s)
 				}
 				if s != tt.echoAllowed && strings.Contains(w.Body.String(), s) {
