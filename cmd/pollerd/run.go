@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 	engine, err := alert.New(alert.Options{
-		Store:           alertStore{db: db},
+		Store:           db,
 		Channels:        channels,
 		Services:        serviceTargets(cfg),
 		Targets:         targetNames(cfg),

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pollerd/pollerd/internal/incident"
 )
 
 // The functions here build messages from facts. They are pure, so the text
@@ -12,7 +14,7 @@ import (
 
 // downMessage announces that a target went down. reports are the client
 // reports that were waiting on its confirmation, if any.
-func downMessage(inc Incident, at time.Time, reports []reportSummary) Message {
+func downMessage(inc incident.Incident, at time.Time, reports []reportSummary) Message {
 	name := EscapeMrkdwn(inc.Subject)
 	reason := EscapeMrkdwn(oneLine(inc.Cause))
 	m := Message{
@@ -40,7 +42,7 @@ func downMessage(inc Incident, at time.Time, reports []reportSummary) Message {
 }
 
 // recoveredMessage announces the end of a target's outage.
-func recoveredMessage(inc Incident, at time.Time) Message {
+func recoveredMessage(inc incident.Incident, at time.Time) Message {
 	name := EscapeMrkdwn(inc.Subject)
 	downtime := at.Sub(inc.OpenedAt).Round(time.Second)
 	if downtime < 0 {
@@ -68,7 +70,7 @@ func recoveredMessage(inc Incident, at time.Time) Message {
 }
 
 // reportMessage announces the first report of a fingerprint.
-func reportMessage(inc Incident, r Report, at time.Time) Message {
+func reportMessage(inc incident.Incident, r Report, at time.Time) Message {
 	s := summarize(r, 1)
 	m := Message{
 		Key:        incidentKey(inc.ID, "report"),
@@ -85,7 +87,7 @@ func reportMessage(inc Incident, r Report, at time.Time) Message {
 }
 
 // summaryMessage closes a dedup window in which a fingerprint repeated.
-func summaryMessage(inc Incident, r Report, count, rateLimited int, window time.Duration, at time.Time) Message {
+func summaryMessage(inc incident.Incident, r Report, count, rateLimited int, window time.Duration, at time.Time) Message {
 	s := summarize(r, count)
 	text := fmt.Sprintf("⚠️ %s: %s in %s", EscapeMrkdwn(r.Service), s.line(), shortDuration(window))
 	if rateLimited > 0 {
@@ -109,7 +111,7 @@ func summaryMessage(inc Incident, r Report, count, rateLimited int, window time.
 
 // overflowMessage summarises reports that were not itemised: distinct
 // errors beyond a service's budget, or fingerprints evicted from memory.
-func overflowMessage(inc Incident, service string, reports, distinct, rateLimited int, window time.Duration, at time.Time) Message {
+func overflowMessage(inc incident.Incident, service string, reports, distinct, rateLimited int, window time.Duration, at time.Time) Message {
 	who := "all services"
 	if service != "" {
 		who = EscapeMrkdwn(service)
@@ -136,7 +138,7 @@ func overflowMessage(inc Incident, service string, reports, distinct, rateLimite
 
 // rateLimitedMessage tells of reports refused with 429 that no summary
 // counted: the ingest endpoint is being flooded.
-func rateLimitedMessage(inc Incident, n int, window time.Duration, at time.Time) Message {
+func rateLimitedMessage(inc incident.Incident, n int, window time.Duration, at time.Time) Message {
 	return finish(Message{
 		Key:        incidentKey(inc.ID, "summary"),
 		IncidentID: inc.ID,

@@ -5,11 +5,13 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pollerd/pollerd/internal/incident"
 )
 
 func TestCompose_TextContract(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	inc := Incident{ID: 42, Kind: incidentTarget, Subject: "api", OpenedAt: t0, Cause: "status 502, want 200"}
+	inc := incident.Incident{ID: 42, Kind: incident.KindTarget, Subject: "api", OpenedAt: t0, Cause: "status 502, want 200"}
 	hostile := Report{Service: "shop", Fingerprint: "x", Method: "GET", Path: "/a/<!channel>", Status: 500,
 		Message: "Service DOWN <!here> <http://evil|click> & RECOVERED", Code: "<@U123>"}
 	tests := []struct {
@@ -25,19 +27,19 @@ func TestCompose_TextContract(t *testing.T) {
 		wantKey: "42:down",
 	}, {
 		name:    "recovered carries the downtime rounded to seconds",
-		m:       recoveredMessage(Incident{ID: 42, Subject: "api", OpenedAt: t0, Reports: 3}, t0.Add(4*time.Minute+12*time.Second+400*time.Millisecond)),
+		m:       recoveredMessage(incident.Incident{ID: 42, Subject: "api", OpenedAt: t0, Reports: 3}, t0.Add(4*time.Minute+12*time.Second+400*time.Millisecond)),
 		has:     []string{"RECOVERED", "api", "4m12s", "3 client reports"},
 		hasNot:  []string{"4m12.4s"},
 		wantKey: "42:recovered",
 	}, {
 		name:    "report: service, request, count; never DOWN or RECOVERED; escaped",
-		m:       reportMessage(Incident{ID: 7}, hostile, t0),
+		m:       reportMessage(incident.Incident{ID: 7}, hostile, t0),
 		has:     []string{"shop", "GET /a/&lt;!channel&gt; → 500", "1 report"},
 		hasNot:  []string{"DOWN", "RECOVERED", "<!channel>", "<!here>", "<http", "<@"},
 		wantKey: "7:report",
 	}, {
 		name:    "summary: count and rate-limited",
-		m:       summaryMessage(Incident{ID: 7}, report("shop", "x"), 14, 3, 5*time.Minute, t0),
+		m:       summaryMessage(incident.Incident{ID: 7}, report("shop", "x"), 14, 3, 5*time.Minute, t0),
 		has:     []string{"GET /api/stores/:id → 502 Bad Gateway, 14 reports in 5m", "3 more rate-limited"},
 		hasNot:  []string{"DOWN", "RECOVERED"},
 		wantKey: "7:summary",
@@ -67,7 +69,7 @@ func TestCompose_TextContract(t *testing.T) {
 
 func TestCompose_LimitsWithMarker(t *testing.T) {
 	long := strings.Repeat("é<", 5000)
-	m := reportMessage(Incident{ID: 1}, Report{Service: "shop", Message: long, Path: "/" + long, Method: "GET"}, time.Now())
+	m := reportMessage(incident.Incident{ID: 1}, Report{Service: "shop", Message: long, Path: "/" + long, Method: "GET"}, time.Now())
 	if len(m.Text) > MaxTextLen || len(m.Detail) > MaxSectionLen {
 		t.Fatalf("text %d, detail %d bytes: over the limits", len(m.Text), len(m.Detail))
 	}

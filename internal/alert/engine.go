@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap"
 )
 
@@ -63,10 +64,10 @@ type Engine struct {
 
 	mu         sync.Mutex
 	nextID     int64
-	open       map[string]*Incident // open target incidents by target name
+	open       map[string]*incident.Incident // open target incidents by target name
 	svcTargets map[string][]string
 	tgtSvcs    map[string][]string
-	dirty      map[int64]*Incident
+	dirty      map[int64]*incident.Incident
 	reports    *dedup
 	baseFailed int // failed deliveries found at start
 
@@ -112,10 +113,10 @@ func New(o Options) (*Engine, error) {
 		now:        o.Now,
 		persist:    newPersister(o.Store, o.Logger),
 		queues:     make(map[string]*queue),
-		open:       make(map[string]*Incident),
+		open:       make(map[string]*incident.Incident),
 		svcTargets: o.Services,
 		tgtSvcs:    make(map[string][]string),
-		dirty:      make(map[int64]*Incident),
+		dirty:      make(map[int64]*incident.Incident),
 		drain:      make(chan struct{}),
 	}
 	for _, ch := range o.Channels {
@@ -146,15 +147,15 @@ func (e *Engine) Load(ctx context.Context) error {
 	defer e.mu.Unlock()
 	e.nextID = snap.MaxIncidentID
 	e.baseFailed = snap.Failed
-	var stale []Incident
+	var stale []incident.Incident
 	for _, inc := range snap.OpenIncidents {
 		switch {
-		case inc.Kind == incidentTarget && e.opts.Targets != nil && !slices.Contains(e.opts.Targets, inc.Subject):
+		case inc.Kind == incident.KindTarget && e.opts.Targets != nil && !slices.Contains(e.opts.Targets, inc.Subject):
 			inc.ClosedAt = e.now()
 			stale = append(stale, inc)
 			e.log.Warn("open incident closed: its target is no longer configured",
 				zap.String("target", inc.Subject), zap.Int64("incident", inc.ID), zap.Time("down_since", inc.OpenedAt))
-		case inc.Kind == incidentTarget:
+		case inc.Kind == incident.KindTarget:
 			inc := inc
 			e.open[inc.Subject] = &inc
 		default:
@@ -165,13 +166,13 @@ func (e *Engine) Load(ctx context.Context) error {
 		}
 	}
 	if len(stale) > 0 {
-		e.persist.commit(Change{Incidents: stale}, nil)
+		e.persist.commit(incident.Change{Incidents: stale}, nil)
 	}
 	for i := range snap.Pending {
 		d := snap.Pending[i]
 		q, ok := e.queues[d.Channel]
 		if !ok {
-			d.Status, d.LastError = DeliveryFailed, errNoChannel.Error()
+			d.Status, d.LastError = incident.DeliveryFailed, errNoChannel.Error()
 			e.persist.updateDelivery(d)
 			e.log.Warn("pending alert for a channel no longer configured; marked failed", zap.String("key", d.Key), zap.String("channel", d.Channel))
 			continue
@@ -289,8 +290,8 @@ func (e *Engine) housekeep(ctx context.Context) {
 func (e *Engine) Transition(t Transition) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	state := TargetState{Name: t.Target, State: t.To, Since: t.At}
-	c := Change{Targets: []TargetState{state}}
+	state := incident.TargetState{Name: t.Target, State: t.To, Since: t.At}
+	c := incident.Change{Targets: []incident.TargetState{state}}
 	switch {
 	case t.To == stateDown && t.From == stateUp && e.open[t.Target] != nil:
 		// Seen UP since its incident opened: the incident's close was lost
@@ -309,7 +310,7 @@ func (e *Engine) Transition(t Transition) {
 			break
 		}
 		e.nextID++
-		inc := &Incident{ID: e.nextID, Kind: incidentTarget, Subject: t.Target, OpenedAt: t.At, Cause: t.Reason}
+		inc := &incident.Incident{ID: e.nextID, Kind: incident.KindTarget, Subject: t.Target, OpenedAt: t.At, Cause: t.Reason}
 		reports := e.absorbPending(t.Target, inc)
 		e.open[t.Target] = inc
 		c.Incidents = append(c.Incidents, *inc)
@@ -320,7 +321,7 @@ func (e *Engine) Transition(t Transition) {
 			// The DOWN's incident is unknown (its write was lost): announce
 			// the recovery anyway, timed from the state's own since.
 			e.nextID++
-			inc = &Incident{ID: e.nextID, Kind: incidentTarget, Subject: t.Target, OpenedAt: t.Since, Cause: "unknown"}
+			inc = &incident.Incident{ID: e.nextID, Kind: incident.KindTarget, Subject: t.Target, OpenedAt: t.Since, Cause: "unknown"}
 		}
 		inc.ClosedAt = t.At
 		e.releaseAbsorbed(inc)
@@ -341,7 +342,7 @@ func (e *Engine) Transition(t Transition) {
 // commit queues a change for the store; its deliveries reach the channels'
 // queues once it is written — or at once if the store refuses it: alerting
 // goes on from memory. The persister keeps the order of changes.
-func (e *Engine) commit(c Change) {
+func (e *Engine) commit(c incident.Change) {
 	if len(c.Deliveries) == 0 {
 		e.persist.commit(c, nil)
 		return
@@ -357,7 +358,7 @@ func (e *Engine) commit(c Change) {
 // deliveries makes one outbox row per channel for m. only (a report's
 // types) narrows the channels and never adds one; a channel marked All (the
 // log standing in for a missing Slack) takes every message.
-func (e *Engine) deliveries(m Message, only []string) []Delivery {
+func (e *Engine) deliveries(m Message, only []string) []incident.Delivery {
 	payload, err := json.Marshal(m)
 	if err != nil {
 		e.log.Error("encode alert", zap.Error(err))
@@ -373,10 +374,10 @@ func (e *Engine) deliveries(m Message, only []string) []Delivery {
 		}
 	}
 	now := e.now()
-	out := make([]Delivery, 0, len(names))
+	out := make([]incident.Delivery, 0, len(names))
 	for _, n := range names {
-		out = append(out, Delivery{Key: m.Key, Channel: n, IncidentID: m.IncidentID, Payload: payload,
-			Status: DeliveryPending, NextAt: now, CreatedAt: now})
+		out = append(out, incident.Delivery{Key: m.Key, Channel: n, IncidentID: m.IncidentID, Payload: payload,
+			Status: incident.DeliveryPending, NextAt: now, CreatedAt: now})
 	}
 	return out
 }
@@ -414,7 +415,7 @@ func (e *Engine) flushDirty() {
 	if len(e.dirty) == 0 {
 		return
 	}
-	c := Change{Incidents: make([]Incident, 0, len(e.dirty))}
+	c := incident.Change{Incidents: make([]incident.Incident, 0, len(e.dirty))}
 	for id, inc := range e.dirty {
 		c.Incidents = append(c.Incidents, *inc)
 		delete(e.dirty, id)
@@ -423,8 +424,6 @@ func (e *Engine) flushDirty() {
 }
 
 const (
-	incidentTarget  = "target"
-	incidentService = "service"
-	stateDown       = "DOWN"
-	stateUp         = "UP"
+	stateDown = "DOWN"
+	stateUp   = "UP"
 )

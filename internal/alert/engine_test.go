@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -59,7 +60,7 @@ func TestEngine_OneDownOneRecoveredPerOutage(t *testing.T) {
 	if got[0].Key != "1:down" || got[1].Key != "1:recovered" || got[2].Key != "2:down" {
 		t.Errorf("keys %q %q %q, want 1:down 1:recovered 2:down", got[0].Key, got[1].Key, got[2].Key)
 	}
-	if s := store.statusOf("2:recovered"); s != DeliveryDelivered {
+	if s := store.statusOf("2:recovered"); s != incident.DeliveryDelivered {
 		t.Errorf("2:recovered status %q, want delivered", s)
 	}
 }
@@ -112,7 +113,7 @@ func TestEngine_PendingDeliveredAfterRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	_ = e1.Close(ctx)
-	if s := store.statusOf("1:down"); s != DeliveryPending {
+	if s := store.statusOf("1:down"); s != incident.DeliveryPending {
 		t.Fatalf("after a failed send the DOWN is %q, want pending", s)
 	}
 
@@ -215,7 +216,7 @@ func TestEngine_StoreFailureKeepsAlerting(t *testing.T) {
 	if err := e.Healthy(); err != nil {
 		t.Fatalf("store writable again but Healthy() = %v", err)
 	}
-	if s := store.statusOf("1:down"); s != DeliveryDelivered {
+	if s := store.statusOf("1:down"); s != incident.DeliveryDelivered {
 		t.Errorf("replayed writes left 1:down %q, want delivered", s)
 	}
 }
@@ -477,9 +478,9 @@ func TestEngine_TypesNeverAddAChannel(t *testing.T) {
 func TestPersister_DropsPermanentWrites(t *testing.T) {
 	store := newMemStore()
 	p := newPersister(store, zaptest.NewLogger(t))
-	p.updateDelivery(Delivery{Key: "9:down", Channel: "slack", Status: DeliveryDelivered})
+	p.updateDelivery(incident.Delivery{Key: "9:down", Channel: "slack", Status: incident.DeliveryDelivered})
 	landed := false
-	p.commit(Change{Incidents: []Incident{{ID: 1, Subject: "api"}}}, func() { landed = true })
+	p.commit(incident.Change{Incidents: []incident.Incident{{ID: 1, Subject: "api"}}}, func() { landed = true })
 	p.flush(context.Background())
 	if !landed {
 		t.Error("the commit's then-func did not run")
@@ -498,7 +499,7 @@ type blockingStore struct {
 	release chan struct{}
 }
 
-func (s blockingStore) Commit(ctx context.Context, c Change) error {
+func (s blockingStore) Commit(ctx context.Context, c incident.Change) error {
 	<-s.release
 	return s.memStore.Commit(ctx, c)
 }
@@ -536,9 +537,9 @@ func TestEngine_SlowStoreStallsNoCaller(t *testing.T) {
 func TestEngine_LoadClosesIncidentsOfRemovedTargets(t *testing.T) {
 	store := newMemStore()
 	t0 := time.Now()
-	if err := store.Commit(context.Background(), Change{Incidents: []Incident{
-		{ID: 1, Kind: incidentTarget, Subject: "gone", OpenedAt: t0},
-		{ID: 2, Kind: incidentTarget, Subject: "api", OpenedAt: t0},
+	if err := store.Commit(context.Background(), incident.Change{Incidents: []incident.Incident{
+		{ID: 1, Kind: incident.KindTarget, Subject: "gone", OpenedAt: t0},
+		{ID: 2, Kind: incident.KindTarget, Subject: "api", OpenedAt: t0},
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +589,7 @@ type gatedStore struct {
 	once    sync.Once
 }
 
-func (s *gatedStore) Commit(ctx context.Context, c Change) error {
+func (s *gatedStore) Commit(ctx context.Context, c incident.Change) error {
 	first := false
 	s.once.Do(func() { first = true })
 	if first {
@@ -607,7 +608,7 @@ func TestPersister_FullBacklogKeepsTheWriteInFlight(t *testing.T) {
 	var mu sync.Mutex
 	ran := map[int64]int{}
 	commit := func(id int64) {
-		p.commit(Change{Incidents: []Incident{{ID: id, Subject: "x"}}}, func() { mu.Lock(); ran[id]++; mu.Unlock() })
+		p.commit(incident.Change{Incidents: []incident.Incident{{ID: id, Subject: "x"}}}, func() { mu.Lock(); ran[id]++; mu.Unlock() })
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -641,7 +642,7 @@ func TestPersister_FullBacklogKeepsTheWriteInFlight(t *testing.T) {
 // wedgedStore never answers until its ctx ends.
 type wedgedStore struct{ *memStore }
 
-func (s wedgedStore) Commit(ctx context.Context, _ Change) error {
+func (s wedgedStore) Commit(ctx context.Context, _ incident.Change) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
@@ -670,8 +671,8 @@ func TestEngine_CloseBoundedOnWedgedStore(t *testing.T) {
 func TestEngine_StaleIncidentDoesNotSwallowADown(t *testing.T) {
 	store := newMemStore()
 	t0 := time.Now()
-	if err := store.Commit(context.Background(), Change{Incidents: []Incident{
-		{ID: 1, Kind: incidentTarget, Subject: "api", OpenedAt: t0.Add(-time.Hour)},
+	if err := store.Commit(context.Background(), incident.Change{Incidents: []incident.Incident{
+		{ID: 1, Kind: incident.KindTarget, Subject: "api", OpenedAt: t0.Add(-time.Hour)},
 	}}); err != nil {
 		t.Fatal(err)
 	}

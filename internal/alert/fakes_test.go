@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -17,21 +18,21 @@ import (
 type memStore struct {
 	mu         sync.Mutex
 	fail       error
-	targets    map[string]TargetState
-	incidents  map[int64]Incident
-	deliveries []Delivery
+	targets    map[string]incident.TargetState
+	incidents  map[int64]incident.Incident
+	deliveries []incident.Delivery
 	commits    int
 }
 
 var _ Store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{targets: map[string]TargetState{}, incidents: map[int64]Incident{}}
+	return &memStore{targets: map[string]incident.TargetState{}, incidents: map[int64]incident.Incident{}}
 }
 
 func (s *memStore) setFail(err error) { s.mu.Lock(); s.fail = err; s.mu.Unlock() }
 
-func (s *memStore) Commit(_ context.Context, c Change) error {
+func (s *memStore) Commit(_ context.Context, c incident.Change) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {
@@ -57,10 +58,10 @@ next:
 	return nil
 }
 
-func (s *memStore) Load(context.Context) (Snapshot, error) {
+func (s *memStore) Load(context.Context) (incident.Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var snap Snapshot
+	var snap incident.Snapshot
 	for _, t := range s.targets {
 		snap.Targets = append(snap.Targets, t)
 	}
@@ -72,9 +73,9 @@ func (s *memStore) Load(context.Context) (Snapshot, error) {
 	}
 	for _, d := range s.deliveries {
 		switch d.Status {
-		case DeliveryPending:
+		case incident.DeliveryPending:
 			snap.Pending = append(snap.Pending, d)
-		case DeliveryFailed:
+		case incident.DeliveryFailed:
 			snap.Failed++
 		}
 	}
@@ -82,7 +83,7 @@ func (s *memStore) Load(context.Context) (Snapshot, error) {
 	return snap, nil
 }
 
-func (s *memStore) UpdateDelivery(_ context.Context, d Delivery) error {
+func (s *memStore) UpdateDelivery(_ context.Context, d incident.Delivery) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil {

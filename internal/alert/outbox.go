@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 )
@@ -53,7 +54,7 @@ type queue struct {
 	base    time.Duration // first retry's backoff
 
 	mu      sync.Mutex
-	items   []*Delivery
+	items   []*incident.Delivery
 	failed  int
 	lastErr error // the last permanent failure, until a send succeeds: for /readyz
 	wake    chan struct{}
@@ -68,7 +69,7 @@ func newQueue(ch Channel, p *persister, log *zap.Logger, now func() time.Time, b
 	return q
 }
 
-func (q *queue) push(ds ...*Delivery) {
+func (q *queue) push(ds ...*incident.Delivery) {
 	q.mu.Lock()
 	q.items = append(q.items, ds...)
 	q.mu.Unlock()
@@ -78,7 +79,7 @@ func (q *queue) push(ds ...*Delivery) {
 	}
 }
 
-func (q *queue) head() *Delivery {
+func (q *queue) head() *incident.Delivery {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) == 0 {
@@ -146,7 +147,7 @@ func (q *queue) run(ctx context.Context, drain <-chan struct{}, deadline func() 
 	}
 }
 
-func (q *queue) attempt(ctx context.Context, d *Delivery) {
+func (q *queue) attempt(ctx context.Context, d *incident.Delivery) {
 	var m Message
 	if err := json.Unmarshal(d.Payload, &m); err != nil {
 		q.finish(d, Permanent(err))
@@ -163,20 +164,20 @@ func (q *queue) attempt(ctx context.Context, d *Delivery) {
 
 // finish records an attempt's outcome: the one place where a channel's
 // answer becomes delivered, failed, or a time to try again.
-func (q *queue) finish(d *Delivery, err error) {
+func (q *queue) finish(d *incident.Delivery, err error) {
 	now := q.now()
 	d.Attempts++
 	fields := []zap.Field{zap.String("key", d.Key), zap.Int("attempt", d.Attempts)}
 	switch after, limited := RetryAfterOf(err); {
 	case err == nil:
-		d.Status, d.DeliveredAt, d.LastError = DeliveryDelivered, now, ""
+		d.Status, d.DeliveredAt, d.LastError = incident.DeliveryDelivered, now, ""
 		q.log.Info("alert sent", fields...)
 		q.mu.Lock()
 		q.lastErr = nil // the channel works again: ready
 		q.mu.Unlock()
 		q.pop()
 	case IsPermanent(err):
-		d.Status, d.LastError = DeliveryFailed, err.Error()
+		d.Status, d.LastError = incident.DeliveryFailed, err.Error()
 		q.log.Error("alert failed permanently; not retried", append(fields, zap.Error(err))...)
 		q.mu.Lock()
 		q.failed++

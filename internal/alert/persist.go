@@ -2,10 +2,12 @@ package alert
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap"
 )
 
@@ -49,12 +51,12 @@ func newPersister(s Store, log *zap.Logger) *persister {
 }
 
 // commit queues a change; then runs after it is written (or refused).
-func (p *persister) commit(c Change, then func()) {
+func (p *persister) commit(c incident.Change, then func()) {
 	p.push(write{do: func(ctx context.Context) error { return p.store.Commit(ctx, c) }, then: then})
 }
 
 // updateDelivery queues a delivery's outcome.
-func (p *persister) updateDelivery(d Delivery) {
+func (p *persister) updateDelivery(d incident.Delivery) {
 	p.push(write{do: func(ctx context.Context) error { return p.store.UpdateDelivery(ctx, d) }})
 }
 
@@ -129,9 +131,10 @@ func (p *persister) flush(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(ctx, storeTimeout)
 		err := w.do(wctx)
 		cancel()
-		if err != nil && IsPermanent(err) {
-			// It can never succeed (its row is gone): drop it rather than hold
-			// up every write behind it.
+		if err != nil && (IsPermanent(err) || errors.Is(err, incident.ErrNotFound)) {
+			// It can never succeed (its row is gone: its insert was dropped
+			// from a full backlog): drop it rather than hold up every write
+			// behind it.
 			p.log.Error("store write dropped: it cannot succeed", zap.Error(err))
 			err = nil
 		}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap"
 )
 
@@ -31,13 +32,13 @@ type dedup struct {
 // fpEntry is one fingerprint in its window.
 type fpEntry struct {
 	first    Report
-	count    int           // reports in the window, the first included
-	opened   time.Time     // the window's start
-	pending  bool          // waiting for its confirmation to settle
-	absorbed *Incident     // the target incident whose DOWN carried it
-	incident *Incident     // its own service incident, once announced
-	elem     *list.Element // in lru
-	expElem  *list.Element // in expiry
+	count    int                // reports in the window, the first included
+	opened   time.Time          // the window's start
+	pending  bool               // waiting for its confirmation to settle
+	absorbed *incident.Incident // the target incident whose DOWN carried it
+	incident *incident.Incident // its own service incident, once announced
+	elem     *list.Element      // in lru
+	expElem  *list.Element      // in expiry
 }
 
 // svcWindow counts what a service's window did not itemise.
@@ -124,13 +125,13 @@ func (e *Engine) Settle(r Report) {
 	}
 	now := e.now()
 	e.nextID++
-	inc := &Incident{ID: e.nextID, Kind: incidentService, Subject: r.Service, OpenedAt: ent.opened,
+	inc := &incident.Incident{ID: e.nextID, Kind: incident.KindService, Subject: r.Service, OpenedAt: ent.opened,
 		Cause: requestLine(ent.first), Reports: ent.count}
 	if inc.Cause == "" {
 		inc.Cause = Truncate(oneLine(firstNonEmpty(r.Code, r.Message, r.Opaque)), 200)
 	}
 	ent.incident = inc
-	e.commit(Change{Incidents: []Incident{*inc}, Deliveries: e.deliveries(reportMessage(*inc, ent.first, now), ent.first.Channels)})
+	e.commit(incident.Change{Incidents: []incident.Incident{*inc}, Deliveries: e.deliveries(reportMessage(*inc, ent.first, now), ent.first.Channels)})
 }
 
 // RateLimited counts a report refused with 429, for the next summary.
@@ -139,7 +140,7 @@ func (e *Engine) RateLimited() {
 }
 
 // serviceIncident is the open incident of one of the service's targets.
-func (e *Engine) serviceIncident(service string) *Incident {
+func (e *Engine) serviceIncident(service string) *incident.Incident {
 	for _, t := range e.svcTargets[service] {
 		if inc := e.open[t]; inc != nil {
 			return inc
@@ -150,7 +151,7 @@ func (e *Engine) serviceIncident(service string) *Incident {
 
 // absorbPending hands reports waiting on confirmation for the target's
 // services to its new incident; the DOWN message then carries them.
-func (e *Engine) absorbPending(target string, inc *Incident) []reportSummary {
+func (e *Engine) absorbPending(target string, inc *incident.Incident) []reportSummary {
 	var taken []*fpEntry
 	for _, svc := range e.tgtSvcs[target] {
 		for _, ent := range e.reports.entries {
@@ -178,7 +179,7 @@ func (e *Engine) absorbPending(target string, inc *Incident) []reportSummary {
 // releaseAbsorbed forgets the fingerprints an outage carried, when it
 // ends: their reports were counted in it, and a client that still fails
 // after the recovery must alert afresh, not feed a closed incident.
-func (e *Engine) releaseAbsorbed(inc *Incident) {
+func (e *Engine) releaseAbsorbed(inc *incident.Incident) {
 	d := e.reports
 	for _, ent := range d.entries {
 		if ent.absorbed == inc {
@@ -228,10 +229,10 @@ func (e *Engine) expireReports() {
 	if since := d.limitedSince; idle && !now.Before(since.Add(d.window)) || !now.Before(since.Add(2*d.window)) {
 		if n := d.takeLimited(now); n > 0 {
 			e.nextID++
-			inc := Incident{ID: e.nextID, Kind: incidentService, Subject: "*", OpenedAt: since, ClosedAt: now,
+			inc := incident.Incident{ID: e.nextID, Kind: incident.KindService, Subject: "*", OpenedAt: since, ClosedAt: now,
 				Cause: "client reports rate-limited"}
 			e.log.Warn("client reports rate-limited", zap.Int("count", n))
-			e.commit(Change{Incidents: []Incident{inc}, Deliveries: e.deliveries(rateLimitedMessage(inc, n, now.Sub(since), now), nil)})
+			e.commit(incident.Change{Incidents: []incident.Incident{inc}, Deliveries: e.deliveries(rateLimitedMessage(inc, n, now.Sub(since), now), nil)})
 		}
 	}
 }
@@ -250,7 +251,7 @@ func (e *Engine) closeEntry(ent *fpEntry, now time.Time) {
 		return
 	}
 	inc.Reports, inc.ClosedAt = ent.count, now
-	c := Change{Incidents: []Incident{*inc}}
+	c := incident.Change{Incidents: []incident.Incident{*inc}}
 	if ent.count > 1 {
 		m := summaryMessage(*inc, ent.first, ent.count, d.takeLimited(now), now.Sub(ent.opened), now)
 		c.Deliveries = e.deliveries(m, ent.first.Channels)
@@ -287,7 +288,7 @@ func (e *Engine) evictOldest(now time.Time) {
 	}
 	if ent.incident != nil {
 		ent.incident.Reports, ent.incident.ClosedAt = ent.count, now
-		e.persist.commit(Change{Incidents: []Incident{*ent.incident}}, nil)
+		e.persist.commit(incident.Change{Incidents: []incident.Incident{*ent.incident}}, nil)
 	}
 }
 
@@ -306,11 +307,11 @@ func (e *Engine) closeServiceWindow(service string, sw *svcWindow, now time.Time
 		return
 	}
 	e.nextID++
-	inc := &Incident{ID: e.nextID, Kind: incidentService, Subject: firstNonEmpty(service, "*"),
+	inc := &incident.Incident{ID: e.nextID, Kind: incident.KindService, Subject: firstNonEmpty(service, "*"),
 		OpenedAt: sw.opened, ClosedAt: now, Cause: "other client errors", Reports: sw.reports}
 	m := overflowMessage(*inc, service, sw.reports, max(sw.distinct, 1), e.reports.takeLimited(now), now.Sub(sw.opened), now)
 	e.log.Info("client reports folded into a summary", zap.String("service", service), zap.Int("reports", sw.reports))
-	e.commit(Change{Incidents: []Incident{*inc}, Deliveries: e.deliveries(m, nil)})
+	e.commit(incident.Change{Incidents: []incident.Incident{*inc}, Deliveries: e.deliveries(m, nil)})
 }
 
 // forget drops an entry from the map and both lists.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/pollerd/pollerd/internal/incident"
 )
 
 // This file holds what the alert engine needs (alert.Store): a transition's
@@ -13,7 +15,7 @@ import (
 // since only; the probe counters belong to Flush), incidents are upserted by
 // ID, and deliveries are inserted unless their (Key, Channel) exists, which
 // makes replaying a Commit harmless. Any failing row rolls back all of c.
-func (db *DB) Commit(ctx context.Context, c Change) error {
+func (db *DB) Commit(ctx context.Context, c incident.Change) error {
 	now := msOf(db.now())
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, t := range c.Targets {
@@ -39,7 +41,7 @@ func (db *DB) Commit(ctx context.Context, c Change) error {
 		for _, d := range c.Deliveries {
 			status := d.Status
 			if status == "" {
-				status = DeliveryPending
+				status = incident.DeliveryPending
 			}
 			created := msOf(d.CreatedAt)
 			if created == 0 {
@@ -70,15 +72,15 @@ func (db *DB) Commit(ctx context.Context, c Change) error {
 // Load returns the engine's durable state: every target state, the open
 // incidents, the pending deliveries oldest first, the number of failed
 // deliveries and the highest incident ID (so new IDs never collide).
-func (db *DB) Load(ctx context.Context) (Snapshot, error) {
-	var s Snapshot
+func (db *DB) Load(ctx context.Context) (incident.Snapshot, error) {
+	var s incident.Snapshot
 	err := db.inReadTx(ctx, func(tx *sql.Tx) error {
 		recs, err := targetRecords(ctx, tx)
 		if err != nil {
 			return err
 		}
 		for _, r := range recs {
-			s.Targets = append(s.Targets, TargetState{Name: r.Name, State: r.State, Since: r.Since})
+			s.Targets = append(s.Targets, incident.TargetState{Name: r.Name, State: r.State, Since: r.Since})
 		}
 		if s.OpenIncidents, err = queryIncidents(ctx, tx,
 			`WHERE closed_at IS NULL ORDER BY id`); err != nil {
@@ -96,7 +98,7 @@ func (db *DB) Load(ctx context.Context) (Snapshot, error) {
 			`SELECT COALESCE(MAX(id), 0) FROM incidents`).Scan(&s.MaxIncidentID)
 	})
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("load: %w", err)
+		return incident.Snapshot{}, fmt.Errorf("load: %w", err)
 	}
 	return s, nil
 }
@@ -106,7 +108,7 @@ func (db *DB) Load(ctx context.Context) (Snapshot, error) {
 // delivered-at. The other fields are fixed at insert and ignored here. The
 // engine names rows by key because it queues them before their insert has
 // returned an ID (or while the disk refuses the insert).
-func (db *DB) UpdateDelivery(ctx context.Context, d Delivery) error {
+func (db *DB) UpdateDelivery(ctx context.Context, d incident.Delivery) error {
 	res, err := db.sql.ExecContext(ctx, `
 		UPDATE outbox SET status = ?, attempts = ?, next_at = ?, last_error = ?, delivered_at = ?
 		WHERE key = ? AND channel = ?`,
@@ -117,7 +119,7 @@ func (db *DB) UpdateDelivery(ctx context.Context, d Delivery) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("update delivery %s/%s: %w", d.Key, d.Channel, err)
 	} else if n == 0 {
-		return fmt.Errorf("update delivery %s/%s: %w", d.Key, d.Channel, ErrNotFound)
+		return fmt.Errorf("update delivery %s/%s: %w", d.Key, d.Channel, incident.ErrNotFound)
 	}
 	return nil
 }
@@ -138,7 +140,7 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func queryIncidents(ctx context.Context, q querier, where string, args ...any) ([]Incident, error) {
+func queryIncidents(ctx context.Context, q querier, where string, args ...any) ([]incident.Incident, error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT id, kind, subject, opened_at, COALESCE(closed_at, 0), cause, reports, message_ref
 		FROM incidents `+where, args...)
@@ -146,9 +148,9 @@ func queryIncidents(ctx context.Context, q querier, where string, args ...any) (
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Incident
+	var out []incident.Incident
 	for rows.Next() {
-		var inc Incident
+		var inc incident.Incident
 		var opened, closed int64
 		if err := rows.Scan(&inc.ID, &inc.Kind, &inc.Subject, &opened, &closed,
 			&inc.Cause, &inc.Reports, &inc.MessageRef); err != nil {
@@ -160,7 +162,7 @@ func queryIncidents(ctx context.Context, q querier, where string, args ...any) (
 	return out, rows.Err()
 }
 
-func queryDeliveries(ctx context.Context, q querier, where string, args ...any) ([]Delivery, error) {
+func queryDeliveries(ctx context.Context, q querier, where string, args ...any) ([]incident.Delivery, error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT id, key, channel, incident_id, payload, status, attempts, next_at, last_error,
 			created_at, COALESCE(delivered_at, 0)
@@ -169,9 +171,9 @@ func queryDeliveries(ctx context.Context, q querier, where string, args ...any) 
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Delivery
+	var out []incident.Delivery
 	for rows.Next() {
-		var d Delivery
+		var d incident.Delivery
 		var next, created, delivered int64
 		if err := rows.Scan(&d.ID, &d.Key, &d.Channel, &d.IncidentID, &d.Payload, &d.Status,
 			&d.Attempts, &next, &d.LastError, &created, &delivered); err != nil {

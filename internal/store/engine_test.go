@@ -6,25 +6,27 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/pollerd/pollerd/internal/incident"
 )
 
 func TestDB_Commit(t *testing.T) {
 	db := mustOpen(t, t.TempDir())
 	ms := time.Millisecond
-	inc := Incident{ID: 42, Kind: "target", Subject: "api", OpenedAt: t0.Add(3 * ms), Cause: "connection refused", Reports: 2, MessageRef: "ts-1"}
-	del := Delivery{Key: "42:down", Channel: "slack", IncidentID: 42, Payload: []byte(`{"text":"api DOWN"}`),
-		Status: DeliveryPending, NextAt: t0.Add(time.Second), CreatedAt: t0}
-	mustCommit(t, db, Change{
-		Targets:    []TargetState{{Name: "api", State: "DOWN", Since: t0}},
-		Incidents:  []Incident{inc},
-		Deliveries: []Delivery{del},
+	inc := incident.Incident{ID: 42, Kind: "target", Subject: "api", OpenedAt: t0.Add(3 * ms), Cause: "connection refused", Reports: 2, MessageRef: "ts-1"}
+	del := incident.Delivery{Key: "42:down", Channel: "slack", IncidentID: 42, Payload: []byte(`{"text":"api DOWN"}`),
+		Status: incident.DeliveryPending, NextAt: t0.Add(time.Second), CreatedAt: t0}
+	mustCommit(t, db, incident.Change{
+		Targets:    []incident.TargetState{{Name: "api", State: "DOWN", Since: t0}},
+		Incidents:  []incident.Incident{inc},
+		Deliveries: []incident.Delivery{del},
 	})
 
 	s := mustLoad(t, db)
-	if want := []TargetState{{Name: "api", State: "DOWN", Since: t0}}; !reflect.DeepEqual(s.Targets, want) {
+	if want := []incident.TargetState{{Name: "api", State: "DOWN", Since: t0}}; !reflect.DeepEqual(s.Targets, want) {
 		t.Errorf("targets = %+v, want %+v", s.Targets, want)
 	}
-	if want := []Incident{inc}; !reflect.DeepEqual(s.OpenIncidents, want) {
+	if want := []incident.Incident{inc}; !reflect.DeepEqual(s.OpenIncidents, want) {
 		t.Errorf("open incidents = %+v, want %+v", s.OpenIncidents, want)
 	}
 	if len(s.Pending) != 1 || s.Pending[0].ID == 0 {
@@ -41,7 +43,7 @@ func TestDB_Commit(t *testing.T) {
 	t.Run("replayed delivery is ignored", func(t *testing.T) {
 		dup := del
 		dup.ID, dup.Payload = 0, []byte(`{"text":"second"}`)
-		mustCommit(t, db, Change{Deliveries: []Delivery{dup}})
+		mustCommit(t, db, incident.Change{Deliveries: []incident.Delivery{dup}})
 		s := mustLoad(t, db)
 		if len(s.Pending) != 1 || string(s.Pending[0].Payload) != `{"text":"api DOWN"}` {
 			t.Fatalf("pending = %+v, want the first delivery only", s.Pending)
@@ -51,7 +53,7 @@ func TestDB_Commit(t *testing.T) {
 	t.Run("same key on another channel is a new delivery", func(t *testing.T) {
 		other := del
 		other.ID, other.Channel = 0, "webhook"
-		mustCommit(t, db, Change{Deliveries: []Delivery{other}})
+		mustCommit(t, db, incident.Change{Deliveries: []incident.Delivery{other}})
 		if n := countRows(t, db, "outbox"); n != 2 {
 			t.Fatalf("outbox rows = %d, want 2", n)
 		}
@@ -61,9 +63,9 @@ func TestDB_Commit(t *testing.T) {
 		closed := inc
 		closed.ClosedAt = t0.Add(time.Hour)
 		closed.Reports = 5
-		mustCommit(t, db, Change{
-			Targets:   []TargetState{{Name: "api", State: "UP", Since: closed.ClosedAt}},
-			Incidents: []Incident{closed},
+		mustCommit(t, db, incident.Change{
+			Targets:   []incident.TargetState{{Name: "api", State: "UP", Since: closed.ClosedAt}},
+			Incidents: []incident.Incident{closed},
 		})
 		s := mustLoad(t, db)
 		if len(s.OpenIncidents) != 0 {
@@ -73,7 +75,7 @@ func TestDB_Commit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []Incident{closed}; !reflect.DeepEqual(recent, want) {
+		if want := []incident.Incident{closed}; !reflect.DeepEqual(recent, want) {
 			t.Errorf("recent = %+v, want %+v", recent, want)
 		}
 		if s.Targets[0].State != "UP" || !s.Targets[0].Since.Equal(closed.ClosedAt) {
@@ -86,7 +88,7 @@ func TestDB_Commit_LeavesCountersAlone(t *testing.T) {
 	db := mustOpen(t, t.TempDir())
 	db.Record(ProbeRecord{Target: "api", At: t0, State: "UP", Since: t0, Failures: 2, Successes: 0})
 	mustFlush(t, db)
-	mustCommit(t, db, Change{Targets: []TargetState{{Name: "api", State: "DOWN", Since: t0.Add(time.Minute)}}})
+	mustCommit(t, db, incident.Change{Targets: []incident.TargetState{{Name: "api", State: "DOWN", Since: t0.Add(time.Minute)}}})
 	recs, err := db.TargetRecords(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -99,20 +101,20 @@ func TestDB_Commit_LeavesCountersAlone(t *testing.T) {
 func TestDB_Commit_Atomic(t *testing.T) {
 	tests := []struct {
 		name   string
-		change Change
+		change incident.Change
 	}{
-		{"delivery with empty key", Change{Deliveries: []Delivery{{Key: "", Channel: "slack", IncidentID: 1}}}},
-		{"delivery with unknown status", Change{Deliveries: []Delivery{{Key: "1:down", Channel: "slack", Status: "sent"}}}},
-		{"delivery with empty channel", Change{Deliveries: []Delivery{{Key: "1:down", Channel: ""}}}},
+		{"delivery with empty key", incident.Change{Deliveries: []incident.Delivery{{Key: "", Channel: "slack", IncidentID: 1}}}},
+		{"delivery with unknown status", incident.Change{Deliveries: []incident.Delivery{{Key: "1:down", Channel: "slack", Status: "sent"}}}},
+		{"delivery with empty channel", incident.Change{Deliveries: []incident.Delivery{{Key: "1:down", Channel: ""}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			db := mustOpen(t, t.TempDir())
 			c := tt.change
-			c.Targets = []TargetState{{Name: "api", State: "DOWN", Since: t0}}
-			c.Incidents = []Incident{{ID: 1, Kind: "target", Subject: "api", OpenedAt: t0}}
+			c.Targets = []incident.TargetState{{Name: "api", State: "DOWN", Since: t0}}
+			c.Incidents = []incident.Incident{{ID: 1, Kind: "target", Subject: "api", OpenedAt: t0}}
 			// A good delivery before the bad one: it must roll back too.
-			c.Deliveries = append([]Delivery{{Key: "0:down", Channel: "slack"}}, c.Deliveries...)
+			c.Deliveries = append([]incident.Delivery{{Key: "0:down", Channel: "slack"}}, c.Deliveries...)
 			if err := db.Commit(context.Background(), c); err == nil {
 				t.Fatal("commit succeeded")
 			}
@@ -130,25 +132,25 @@ func TestDB_Commit_Closed(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Commit(context.Background(), Change{Targets: []TargetState{{Name: "api", State: "UP"}}}); err == nil {
+	if err := db.Commit(context.Background(), incident.Change{Targets: []incident.TargetState{{Name: "api", State: "UP"}}}); err == nil {
 		t.Fatal("commit on a closed store succeeded")
 	}
 }
 
 func TestDB_Load_PendingOldestFirst(t *testing.T) {
 	db := mustOpen(t, t.TempDir())
-	mk := func(key string, created time.Time, status string) Delivery {
-		return Delivery{Key: key, Channel: "slack", Status: status, CreatedAt: created}
+	mk := func(key string, created time.Time, status string) incident.Delivery {
+		return incident.Delivery{Key: key, Channel: "slack", Status: status, CreatedAt: created}
 	}
 	// Inserted out of age order, with delivered and failed rows between.
-	mustCommit(t, db, Change{Deliveries: []Delivery{
-		mk("3:down", t0.Add(3*time.Second), DeliveryPending),
-		mk("1:down", t0.Add(1*time.Second), DeliveryPending),
-		mk("9:down", t0, DeliveryDelivered),
-		mk("8:down", t0, DeliveryFailed),
+	mustCommit(t, db, incident.Change{Deliveries: []incident.Delivery{
+		mk("3:down", t0.Add(3*time.Second), incident.DeliveryPending),
+		mk("1:down", t0.Add(1*time.Second), incident.DeliveryPending),
+		mk("9:down", t0, incident.DeliveryDelivered),
+		mk("8:down", t0, incident.DeliveryFailed),
 		mk("2:down", t0.Add(2*time.Second), ""), // empty status means pending
 	}})
-	mustCommit(t, db, Change{Deliveries: []Delivery{mk("7:down", t0, DeliveryFailed)}})
+	mustCommit(t, db, incident.Change{Deliveries: []incident.Delivery{mk("7:down", t0, incident.DeliveryFailed)}})
 	s := mustLoad(t, db)
 	var keys []string
 	for _, d := range s.Pending {
@@ -168,7 +170,7 @@ func TestDB_Load_PendingOldestFirst(t *testing.T) {
 
 func TestDB_UpdateDelivery(t *testing.T) {
 	db := mustOpen(t, t.TempDir())
-	mustCommit(t, db, Change{Deliveries: []Delivery{{Key: "1:down", Channel: "slack", Payload: []byte("p"), CreatedAt: t0}}})
+	mustCommit(t, db, incident.Change{Deliveries: []incident.Delivery{{Key: "1:down", Channel: "slack", Payload: []byte("p"), CreatedAt: t0}}})
 	d := mustLoad(t, db).Pending[0]
 
 	t.Run("retry later", func(t *testing.T) {
@@ -182,7 +184,7 @@ func TestDB_UpdateDelivery(t *testing.T) {
 		}
 	})
 	t.Run("delivered", func(t *testing.T) {
-		d.Status, d.Attempts, d.LastError, d.DeliveredAt = DeliveryDelivered, 2, "", t0.Add(time.Minute)
+		d.Status, d.Attempts, d.LastError, d.DeliveredAt = incident.DeliveryDelivered, 2, "", t0.Add(time.Minute)
 		if err := db.UpdateDelivery(context.Background(), d); err != nil {
 			t.Fatal(err)
 		}
@@ -206,9 +208,9 @@ func TestDB_UpdateDelivery(t *testing.T) {
 		}
 	})
 	t.Run("unknown key", func(t *testing.T) {
-		err := db.UpdateDelivery(context.Background(), Delivery{Key: "999:down", Channel: "slack", Status: DeliveryFailed})
-		if !errors.Is(err, ErrNotFound) {
-			t.Fatalf("error = %v, want ErrNotFound", err)
+		err := db.UpdateDelivery(context.Background(), incident.Delivery{Key: "999:down", Channel: "slack", Status: incident.DeliveryFailed})
+		if !errors.Is(err, incident.ErrNotFound) {
+			t.Fatalf("error = %v, want incident.ErrNotFound", err)
 		}
 	})
 	t.Run("bad status", func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/pollerd/pollerd/internal/incident"
 )
 
 // t0 is the tests' fixed "now", on a minute boundary.
@@ -21,14 +23,14 @@ func mustOpen(tb testing.TB, dir string) *DB {
 	return db
 }
 
-func mustCommit(tb testing.TB, db *DB, c Change) {
+func mustCommit(tb testing.TB, db *DB, c incident.Change) {
 	tb.Helper()
 	if err := db.Commit(context.Background(), c); err != nil {
 		tb.Fatalf("commit: %v", err)
 	}
 }
 
-func mustLoad(tb testing.TB, db *DB) Snapshot {
+func mustLoad(tb testing.TB, db *DB) incident.Snapshot {
 	tb.Helper()
 	s, err := db.Load(context.Background())
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pollerd/pollerd/internal/incident"
 )
 
 // This file holds the reads for the monitor's start and the status API, and
@@ -81,7 +83,7 @@ func (db *DB) UptimeAll(ctx context.Context, since time.Time) (map[string]Uptime
 
 // RecentIncidents returns up to limit incidents, open or closed, newest
 // first.
-func (db *DB) RecentIncidents(ctx context.Context, limit int) ([]Incident, error) {
+func (db *DB) RecentIncidents(ctx context.Context, limit int) ([]incident.Incident, error) {
 	if limit <= 0 {
 		return nil, nil
 	}

@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/pollerd/pollerd/internal/incident"
 )
 
 func TestDB_Uptime(t *testing.T) {
@@ -62,11 +64,11 @@ func TestDB_Prune(t *testing.T) {
 	}
 	mustFlush(t, db)
 	old, recent := cutoff.Add(-time.Hour), cutoff.Add(time.Hour)
-	mustCommit(t, db, Change{Deliveries: []Delivery{
-		{Key: "1:down", Channel: "slack", Status: DeliveryDelivered, DeliveredAt: old, CreatedAt: old}, // pruned
-		{Key: "2:down", Channel: "slack", Status: DeliveryDelivered, DeliveredAt: recent, CreatedAt: old},
-		{Key: "3:down", Channel: "slack", Status: DeliveryPending, CreatedAt: old},
-		{Key: "4:down", Channel: "slack", Status: DeliveryFailed, CreatedAt: old},
+	mustCommit(t, db, incident.Change{Deliveries: []incident.Delivery{
+		{Key: "1:down", Channel: "slack", Status: incident.DeliveryDelivered, DeliveredAt: old, CreatedAt: old}, // pruned
+		{Key: "2:down", Channel: "slack", Status: incident.DeliveryDelivered, DeliveredAt: recent, CreatedAt: old},
+		{Key: "3:down", Channel: "slack", Status: incident.DeliveryPending, CreatedAt: old},
+		{Key: "4:down", Channel: "slack", Status: incident.DeliveryFailed, CreatedAt: old},
 	}})
 
 	n, err := db.Prune(context.Background(), cutoff)
@@ -89,11 +91,11 @@ func TestDB_Prune(t *testing.T) {
 
 func TestDB_RecentIncidents(t *testing.T) {
 	db := mustOpen(t, t.TempDir())
-	var incs []Incident
+	var incs []incident.Incident
 	for i := 1; i <= 5; i++ {
-		incs = append(incs, Incident{ID: int64(i), Kind: "target", Subject: "api", OpenedAt: t0.Add(time.Duration(i) * time.Hour)})
+		incs = append(incs, incident.Incident{ID: int64(i), Kind: "target", Subject: "api", OpenedAt: t0.Add(time.Duration(i) * time.Hour)})
 	}
-	mustCommit(t, db, Change{Incidents: incs})
+	mustCommit(t, db, incident.Change{Incidents: incs})
 	tests := []struct {
 		name  string
 		limit int

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -70,7 +71,7 @@ func TestDB_Flush_Counters(t *testing.T) {
 		// The probe that crossed the threshold is buffered, its transition
 		// committed, and only then flushed along with an older record.
 		db.Record(ProbeRecord{Target: "api", At: t0.Add(2 * time.Second), State: "UP", Since: t0, Failures: 3})
-		mustCommit(t, db, Change{Targets: []TargetState{{Name: "api", State: "DOWN", Since: down}}})
+		mustCommit(t, db, incident.Change{Targets: []incident.TargetState{{Name: "api", State: "DOWN", Since: down}}})
 		mustFlush(t, db)
 		recs, err := db.TargetRecords(context.Background())
 		if err != nil {

@@ -38,8 +38,6 @@ var (
 	// ErrNewerSchema means the file was migrated by a newer pollerd, whose
 	// schema this binary cannot be sure to read or write correctly.
 	ErrNewerSchema = errors.New("database schema is newer than this pollerd")
-	// ErrNotFound means an update named a row that does not exist.
-	ErrNotFound = errors.New("not found")
 )
 
 // Options configure a DB. The zero value is usable.

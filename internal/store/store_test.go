@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pollerd/pollerd/internal/incident"
 )
 
 func TestOpen_CreatesMigratesReopens(t *testing.T) {
@@ -30,7 +32,7 @@ func TestOpen_CreatesMigratesReopens(t *testing.T) {
 	if err := db.sql.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
-	mustCommit(t, db, Change{Targets: []TargetState{{Name: "api", State: "DOWN", Since: t0}}})
+	mustCommit(t, db, incident.Change{Targets: []incident.TargetState{{Name: "api", State: "DOWN", Since: t0}}})
 	if err := db.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
@@ -54,7 +56,7 @@ func TestOpen_CreatesMigratesReopens(t *testing.T) {
 func TestOpen_PathNeedsEscaping(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "odd ?name#50%")
 	db := mustOpen(t, dir)
-	mustCommit(t, db, Change{Targets: []TargetState{{Name: "api", State: "UP", Since: t0}}})
+	mustCommit(t, db, incident.Change{Targets: []incident.TargetState{{Name: "api", State: "UP", Since: t0}}})
 	if _, err := os.Stat(filepath.Join(dir, FileName)); err != nil {
 		t.Fatalf("database not at its path: %v", err)
 	}
@@ -66,10 +68,10 @@ func TestOpen_MigratesFromVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open at version 1: %v", err)
 	}
-	mustCommit(t, old, Change{
-		Targets:    []TargetState{{Name: "api", State: "DOWN", Since: t0}},
-		Incidents:  []Incident{{ID: 7, Kind: "target", Subject: "api", OpenedAt: t0, Cause: "refused"}},
-		Deliveries: []Delivery{{Key: "7:down", Channel: "slack", IncidentID: 7, Payload: []byte(`{}`), CreatedAt: t0}},
+	mustCommit(t, old, incident.Change{
+		Targets:    []incident.TargetState{{Name: "api", State: "DOWN", Since: t0}},
+		Incidents:  []incident.Incident{{ID: 7, Kind: "target", Subject: "api", OpenedAt: t0, Cause: "refused"}},
+		Deliveries: []incident.Delivery{{Key: "7:down", Channel: "slack", IncidentID: 7, Payload: []byte(`{}`), CreatedAt: t0}},
 	})
 	var n int
 	if err := old.sql.QueryRow(`SELECT COUNT(*) FROM sqlite_schema WHERE name = 'history'`).Scan(&n); err != nil || n != 0 {
