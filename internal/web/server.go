@@ -1,8 +1,9 @@
 // Package web owns pollerd's HTTP server: the listener and its timeouts, the
 // routes (/healthz, /readyz, /api/v1/status, and the ingest handler it is
 // given), JSON errors for unknown routes and panics, and graceful shutdown.
-// It imports nothing internal: status comes through StatusSource, readiness
-// through a func, ingest as an http.Handler.
+// It imports nothing internal: the status document is assembled here
+// (Assembler) from small sources it declares, readiness comes through a
+// func, ingest as an http.Handler.
 package web
 
 import (

@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// StatusSource gives the status document. It is defined here, where it is
-// used, and implemented in cmd/pollerd from the monitor, the store and the
-// outbox, so web imports nothing internal.
+// StatusSource gives the status document. Assembler is the one pollerd
+// serves (it joins the monitor's live state, the store's uptime and
+// incidents, and the outbox's counts through interfaces declared in
+// assemble.go); tests serve fixed documents.
 type StatusSource interface {
 	Status(ctx context.Context) (Status, error)
 }
