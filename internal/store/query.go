@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -54,31 +52,130 @@ type UptimeOf struct {
 	Probes int64
 }
 
-// UptimeAll is Uptime for every target at once, in one query: the status
-// API asks for thousands of targets. Targets with no probes are absent.
+// UptimeAll is Uptime for every target at once: the status API asks for
+// thousands of targets. Targets with no probes are absent. A bucket counts
+// when it contains or follows since: minute buckets for the last
+// MinuteHistory, hour buckets before (so a since older than that counts from
+// the start of its hour). Rollup moves probes from minutes to hours without
+// copying, so the sum is the same before and after it.
 func (db *DB) UptimeAll(ctx context.Context, since time.Time) (map[string]UptimeOf, error) {
-	rows, err := db.sql.QueryContext(ctx, `
-		SELECT target, SUM(probes), SUM(failures) FROM history
-		WHERE minute >= ? GROUP BY target`, unixMinute(since))
-	if err != nil {
+	sums := make(map[string]DayCounts)
+	add := func(name string, _, probes, failures int64) {
+		s := sums[name]
+		s.Probes += probes
+		s.Failures += failures
+		sums[name] = s
+	}
+	if err := sumHistory(ctx, db.sql, unixMinute(since), 0, add); err != nil {
 		return nil, fmt.Errorf("uptime: %w", err)
 	}
-	defer rows.Close()
-	out := make(map[string]UptimeOf)
-	for rows.Next() {
-		var name string
-		var probes, failures int64
-		if err := rows.Scan(&name, &probes, &failures); err != nil {
-			return nil, fmt.Errorf("uptime: %w", err)
+	out := make(map[string]UptimeOf, len(sums))
+	for name, s := range sums {
+		if s.Probes > 0 {
+			out[name] = UptimeOf{Ratio: 1 - float64(s.Failures)/float64(s.Probes), Probes: s.Probes}
 		}
-		if probes > 0 {
-			out[name] = UptimeOf{Ratio: 1 - float64(failures)/float64(probes), Probes: probes}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("uptime: %w", err)
 	}
 	return out, nil
+}
+
+// DayCounts is one target's probes and failures on one UTC day.
+type DayCounts struct {
+	Probes, Failures int64
+}
+
+// DailyUptime returns per target its probes and failures on each of the
+// last days UTC days, up to and including now's (so far): entry i is the
+// day that starts days-1-i days before the start of now's day, so the last
+// entry is today. Days without probes are zero; targets with no probes in
+// the span are absent. This is what the status page's 90-day bars read: day
+// boundaries fall on hour boundaries, so it reads the same numbers whether
+// a day's probes sit in minute or in hour buckets.
+func (db *DB) DailyUptime(ctx context.Context, days int, now time.Time) (map[string][]DayCounts, error) {
+	if days <= 0 {
+		return nil, nil
+	}
+	first := floorDiv(now.Unix(), 86400) - int64(days-1) // unix day
+	out := make(map[string][]DayCounts)
+	add := func(name string, day, probes, failures int64) {
+		i := day - first
+		if i < 0 || i >= int64(days) {
+			return // after now: not asked for
+		}
+		d := out[name]
+		if d == nil {
+			d = make([]DayCounts, days)
+			out[name] = d
+		}
+		d[i].Probes += probes
+		d[i].Failures += failures
+	}
+	if err := sumHistory(ctx, db.sql, first*1440, 1440, add); err != nil {
+		return nil, fmt.Errorf("daily uptime: %w", err)
+	}
+	return out, nil
+}
+
+// sumHistory adds up each target's history from the unix minute from on,
+// per group of groupMinutes (a multiple of 60; 0 for one group), over both
+// the minute and the hour buckets, and calls fn per table, target and group
+// (group is unix minute / groupMinutes, or 0). An hour bucket counts when
+// it contains or follows from.
+//
+// History has no index on time alone, so each query walks the distinct
+// targets through the primary key (the recursive CTE: one seek per target)
+// and reads each target's range with another seek, rather than scanning
+// every row ever kept.
+func sumHistory(ctx context.Context, q querier, from int64, groupMinutes int64,
+	fn func(name string, group, probes, failures int64)) error {
+	for _, t := range []struct {
+		table, col string
+		from       int64
+		perMinute  int64 // minutes per unit of col
+	}{
+		{"history", "minute", from, 1},
+		{"history_hourly", "hour", floorDiv(from, 60), 60},
+	} {
+		group := "0"
+		if groupMinutes > 0 {
+			group = fmt.Sprintf("h.%s / %d", t.col, groupMinutes/t.perMinute)
+		}
+		rows, err := q.QueryContext(ctx, `
+			WITH RECURSIVE names(name) AS (
+				SELECT (SELECT MIN(target) FROM `+t.table+`)
+				UNION ALL
+				SELECT (SELECT MIN(target) FROM `+t.table+` WHERE target > names.name)
+				FROM names WHERE names.name IS NOT NULL
+			)
+			SELECT names.name, `+group+`, SUM(h.probes), SUM(h.failures)
+			FROM names JOIN `+t.table+` AS h ON h.target = names.name AND h.`+t.col+` >= ?
+			GROUP BY 1, 2`, t.from)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var name string
+			var g, probes, failures int64
+			if err := rows.Scan(&name, &g, &probes, &failures); err != nil {
+				rows.Close()
+				return err
+			}
+			fn(name, g, probes, failures)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // RecentIncidents returns up to limit incidents, open or closed, newest
@@ -104,43 +201,4 @@ func (db *DB) DeliveryCounts(ctx context.Context) (pending, failed int, err erro
 		return 0, 0, fmt.Errorf("delivery counts: %w", err)
 	}
 	return pending, failed, nil
-}
-
-// Prune deletes history buckets for minutes before before, and delivered
-// outbox rows delivered before it, and returns how many rows went. Pending
-// and failed deliveries are never pruned: they still matter.
-//
-// History has no index on minute alone (it would nearly double its size),
-// so Prune walks the targets through the primary key, one seek per target,
-// and deletes each target's old range in its own short transaction, leaving
-// the write lock free in between for Commit and Flush.
-func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
-	cutoff := unixMinute(before)
-	var total int64
-	target := ""
-	for {
-		var next string
-		err := db.sql.QueryRowContext(ctx,
-			`SELECT target FROM history WHERE target > ? ORDER BY target LIMIT 1`, target).Scan(&next)
-		if errors.Is(err, sql.ErrNoRows) {
-			break
-		}
-		if err != nil {
-			return total, fmt.Errorf("prune history: %w", err)
-		}
-		res, err := db.sql.ExecContext(ctx, `DELETE FROM history WHERE target = ? AND minute < ?`, next, cutoff)
-		if err != nil {
-			return total, fmt.Errorf("prune history %s: %w", next, err)
-		}
-		n, _ := res.RowsAffected()
-		total += n
-		target = next
-	}
-	res, err := db.sql.ExecContext(ctx,
-		`DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < ?`, msOf(before))
-	if err != nil {
-		return total, fmt.Errorf("prune outbox: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return total + n, nil
 }

@@ -211,17 +211,21 @@ func (db *DB) Healthy() error {
 	return db.lastErr.Load().(errBox).err
 }
 
-// Run flushes every FlushInterval and prunes retention hourly (and once at
-// start) until ctx ends, then flushes a last time (for at most 5 s) and
-// returns. The caller owns it: start it once in a goroutine, cancel ctx and
-// wait for it before Close.
+// Run flushes every FlushInterval and, once an hour (and once at start),
+// rolls minute history older than MinuteHistory up into hours and prunes
+// what is older than the retention; that pass runs in slices of at most
+// ~100 ms between flushes (see rollup.go). When ctx ends it flushes a last
+// time (for at most 5 s) and returns. The caller owns it: start it once in
+// a goroutine, cancel ctx and wait for it before Close.
 func (db *DB) Run(ctx context.Context) {
 	flush := time.NewTicker(db.opts.FlushInterval)
 	defer flush.Stop()
-	prune := time.NewTicker(time.Hour)
-	defer prune.Stop()
+	hourly := time.NewTicker(time.Hour)
+	defer hourly.Stop()
 
-	db.pruneRetention(ctx)
+	m := maintainer{db: db}
+	m.due()
+	m.slice(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -235,22 +239,9 @@ func (db *DB) Run(ctx context.Context) {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeFlushTimeout)
 			_ = db.Flush(fctx) // logged by setWriteErr; retried next tick
 			cancel()
-		case <-prune.C:
-			db.pruneRetention(ctx)
+			m.slice(ctx)
+		case <-hourly.C:
+			m.due()
 		}
-	}
-}
-
-func (db *DB) pruneRetention(ctx context.Context) {
-	before := db.now().Add(-db.opts.Retention)
-	n, err := db.Prune(ctx, before)
-	if err != nil {
-		if ctx.Err() == nil {
-			db.log.Warn("prune failed", zap.Error(err))
-		}
-		return
-	}
-	if n > 0 {
-		db.log.Debug("pruned", zap.Int64("rows", n), zap.Time("before", before))
 	}
 }

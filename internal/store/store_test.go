@@ -191,7 +191,7 @@ func TestOpen_Faults(t *testing.T) {
 				return dir
 			},
 			wantErr: ErrNewerSchema,
-			wantMsg: "database DIR/pollerd.db has schema version 99, newer than this pollerd (2): refusing to start",
+			wantMsg: "database DIR/pollerd.db has schema version 99, newer than this pollerd (3): refusing to start",
 		},
 		{
 			name: "dir under a regular file",

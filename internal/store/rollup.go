@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// History has two resolutions. Table history holds one row per target and
+// minute for the last MinuteHistory (48 h); table history_hourly holds one row
+// per target and hour before that. Rollup moves minute rows into their hour:
+// the hour row gets the minutes' sums (and the max of their maxima) and the
+// minute rows are deleted in the same transaction, so every probe is counted
+// in exactly one row of one table, and a reader adding both tables over a
+// span neither counts a probe twice nor misses one, whether or not a rollup
+// has run yet.
+//
+// Size, at a probe every 10 s (see BenchmarkHistoryGrowth): 48 h of minutes
+// plus 88 days of hours is 2,880 + 2,112 rows per target, about 5,000 rows
+// of 30-odd bytes, against 129,600 minute rows before.
+//
+// Rollup and retention run in the store's background loop (Run) as one pass
+// an hour, walking the targets in primary-key order. A pass is cut into
+// transactions of at most maintTxRows rows, and Run gives it at most
+// maintSlice of work between two flushes, so neither Flush nor Commit waits
+// long for the write lock, and a first pass over a large pre-rollup history
+// (after migration 0003) spreads over as many ticks as it needs.
+
+// MinuteHistory is how long history keeps minute buckets before Run rolls
+// them up into hour buckets.
+const MinuteHistory = 48 * time.Hour
+
+const (
+	// maintChunkMinutes bounds one statement's range of minute rows for one
+	// target: a day of them.
+	maintChunkMinutes = 24 * 60
+	// maintTxRows and maintTxTargets bound one maintenance transaction.
+	maintTxRows    = 4096
+	maintTxTargets = 256
+	// maintSlice is how much maintenance work Run does between two flushes.
+	maintSlice = 100 * time.Millisecond
+)
+
+// maintPass is one walk of rollup and retention over every target.
+type maintPass struct {
+	rollupBefore int64 // unix minute, on an hour: minute rows before it go into hours; 0: no rollup
+	pruneMinute  int64 // unix minute: history before it is deleted; 0: no pruning
+	pruneBefore  time.Time
+	cursor       string // every target up to and including it is done
+	rolledUp     int64  // minute rows moved into hours
+	pruned       int64  // rows deleted
+}
+
+func newPass(rollupBefore, pruneBefore time.Time) *maintPass {
+	p := &maintPass{pruneBefore: pruneBefore}
+	if !rollupBefore.IsZero() {
+		p.rollupBefore = unixHour(rollupBefore) * 60
+	}
+	if !pruneBefore.IsZero() {
+		p.pruneMinute = unixMinute(pruneBefore)
+	}
+	return p
+}
+
+func unixHour(t time.Time) int64 { return t.Unix() / 3600 }
+
+// Rollup moves every minute bucket that lies in an hour before the hour
+// containing before into its hour bucket, and returns how many minute rows
+// it moved. Run does this on its own for minutes older than MinuteHistory;
+// this is for tools and tests.
+func (db *DB) Rollup(ctx context.Context, before time.Time) (int64, error) {
+	p := newPass(before, time.Time{})
+	if err := db.runPass(ctx, p, 0); err != nil {
+		return p.rolledUp, fmt.Errorf("rollup history: %w", err)
+	}
+	return p.rolledUp, nil
+}
+
+// Prune deletes history buckets before before (minute buckets for earlier
+// minutes, hour buckets for earlier hours: the bucket containing before is
+// kept), and delivered outbox rows delivered before it, and returns how many
+// rows went. Pending and failed deliveries are never pruned: they still
+// matter.
+//
+// History has no index on time alone (it would nearly double its size), so
+// Prune walks the targets through the primary keys, in short transactions
+// that leave the write lock free in between for Commit and Flush.
+func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
+	p := newPass(time.Time{}, before)
+	if err := db.runPass(ctx, p, 0); err != nil {
+		return p.pruned, fmt.Errorf("prune history: %w", err)
+	}
+	n, err := db.pruneOutbox(ctx, before)
+	return p.pruned + n, err
+}
+
+func (db *DB) pruneOutbox(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.sql.ExecContext(ctx,
+		`DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < ?`, msOf(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune outbox: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// runPass works on p in transactions until p is done (nil) or, with a
+// positive budget, until budget has passed (errPassPaused).
+func (db *DB) runPass(ctx context.Context, p *maintPass, budget time.Duration) error {
+	start := time.Now()
+	for {
+		done, err := db.maintTx(ctx, p)
+		if err != nil || done {
+			return err
+		}
+		if budget > 0 && time.Since(start) >= budget {
+			return errPassPaused
+		}
+	}
+}
+
+// errPassPaused means a pass ran out of its time slice; the next slice
+// carries on from its cursor.
+var errPassPaused = errors.New("maintenance pass paused")
+
+// maintTx does one bounded transaction of p and reports whether p is done.
+// p changes only when the transaction commits.
+func (db *DB) maintTx(ctx context.Context, p *maintPass) (done bool, err error) {
+	next := *p
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		rows := 0
+		for visited := 0; rows < maintTxRows && visited < maintTxTargets; visited++ {
+			target, ok, err := nextHistoryTarget(ctx, tx, next.cursor)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				done = true
+				return nil
+			}
+			n, finished, err := maintainTarget(ctx, tx, target, &next, maintTxRows-rows)
+			if err != nil {
+				return fmt.Errorf("%s: %w", target, err)
+			}
+			rows += n
+			if !finished {
+				return nil // the next transaction picks this target up again
+			}
+			next.cursor = target
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	*p = next
+	return done, nil
+}
+
+// nextHistoryTarget returns the first target after cursor that has rows in
+// either history table: one seek in each primary key.
+func nextHistoryTarget(ctx context.Context, tx *sql.Tx, cursor string) (string, bool, error) {
+	var minute, hour sql.NullString
+	if err := tx.QueryRowContext(ctx, `
+		SELECT (SELECT target FROM history WHERE target > ?1 ORDER BY target LIMIT 1),
+		       (SELECT target FROM history_hourly WHERE target > ?1 ORDER BY target LIMIT 1)`,
+		cursor).Scan(&minute, &hour); err != nil {
+		return "", false, err
+	}
+	switch {
+	case !minute.Valid && !hour.Valid:
+		return "", false, nil
+	case !hour.Valid || (minute.Valid && minute.String < hour.String):
+		return minute.String, true, nil
+	default:
+		return hour.String, true, nil
+	}
+}
+
+// maintainTarget applies p to one target, touching about budget rows at
+// most (a step may pass it by one chunk), and reports the rows touched and
+// whether the target is done.
+func maintainTarget(ctx context.Context, tx *sql.Tx, target string, p *maintPass, budget int) (int, bool, error) {
+	limit := max(p.rollupBefore, p.pruneMinute) // minute rows before it go
+	rows := 0
+	for limit > 0 {
+		var first int64
+		err := tx.QueryRowContext(ctx,
+			`SELECT minute FROM history WHERE target = ? ORDER BY minute LIMIT 1`, target).Scan(&first)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && first >= limit) {
+			break
+		}
+		if err != nil {
+			return rows, false, err
+		}
+		if rows >= budget {
+			return rows, false, nil
+		}
+		end := min(limit, first/60*60+maintChunkMinutes)
+		if end > p.pruneMinute {
+			// Some of the range is kept: into its hours. (Hours wholly
+			// before the prune limit are deleted with the hour rows below.)
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO history_hourly (target, hour, probes, failures, latency_sum_ms, latency_max_ms)
+				SELECT target, minute / 60, SUM(probes), SUM(failures), SUM(latency_sum_ms), MAX(latency_max_ms)
+				FROM history WHERE target = ? AND minute >= ? AND minute < ?
+				GROUP BY minute / 60
+				ON CONFLICT (target, hour) DO UPDATE SET
+					probes = probes + excluded.probes,
+					failures = failures + excluded.failures,
+					latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
+					latency_max_ms = max(latency_max_ms, excluded.latency_max_ms)`,
+				target, first, end); err != nil {
+				return rows, false, err
+			}
+		}
+		res, err := tx.ExecContext(ctx,
+			`DELETE FROM history WHERE target = ? AND minute >= ? AND minute < ?`, target, first, end)
+		if err != nil {
+			return rows, false, err
+		}
+		n, _ := res.RowsAffected()
+		rows += int(n)
+		if end > p.pruneMinute {
+			p.rolledUp += n
+		} else {
+			p.pruned += n
+		}
+	}
+	if p.pruneMinute > 0 {
+		// At most retention's worth of rows, and usually one.
+		res, err := tx.ExecContext(ctx,
+			`DELETE FROM history_hourly WHERE target = ? AND hour < ?`, target, p.pruneMinute/60)
+		if err != nil {
+			return rows, false, err
+		}
+		n, _ := res.RowsAffected()
+		rows += int(n)
+		p.pruned += n
+	}
+	return rows, true, nil
+}
+
+// maintainer drives the hourly pass from Run: it starts a pass when one is
+// due and gives it a slice of work per call.
+type maintainer struct {
+	db   *DB
+	pass *maintPass
+	// started is when the current pass began, for its log line.
+	started time.Time
+}
+
+// due starts a pass unless one is under way.
+func (m *maintainer) due() {
+	if m.pass != nil {
+		return
+	}
+	now := m.db.now()
+	m.pass = newPass(now.Add(-MinuteHistory), now.Add(-m.db.opts.Retention))
+	m.started = time.Now()
+}
+
+// slice does up to maintSlice of the current pass, if any; at its end it
+// prunes the outbox and logs what the pass did.
+func (m *maintainer) slice(ctx context.Context) {
+	if m.pass == nil {
+		return
+	}
+	err := m.db.runPass(ctx, m.pass, maintSlice)
+	if errors.Is(err, errPassPaused) {
+		return
+	}
+	p := m.pass
+	m.pass = nil
+	if err != nil {
+		if ctx.Err() == nil {
+			m.db.log.Warn("history rollup and retention failed; retrying next hour", zap.Error(err))
+		}
+		return
+	}
+	n, err := m.db.pruneOutbox(ctx, p.pruneBefore)
+	if err != nil && ctx.Err() == nil {
+		m.db.log.Warn("prune failed", zap.Error(err))
+	}
+	if p.rolledUp > 0 || p.pruned+n > 0 {
+		m.db.log.Debug("history rolled up and pruned",
+			zap.Int64("minutes_rolled_up", p.rolledUp), zap.Int64("rows_pruned", p.pruned+n),
+			zap.Time("pruned_before", p.pruneBefore), zap.Duration("took", time.Since(m.started)))
+	}
+}
