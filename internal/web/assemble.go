@@ -36,6 +36,7 @@ type DeliverySource interface {
 // Live is one target as the monitor sees it now.
 type Live struct {
 	Name  string
+	Group string // "" for a target in no group
 	Kind  string // the probe kind: http, tcp, …
 	URL   string // served through SafeURL
 	State string // UP, DOWN, UNKNOWN
@@ -98,7 +99,7 @@ func (a *Assembler) Status(ctx context.Context) (Status, error) {
 	live := a.Live.Live()
 	doc.Targets = make([]TargetStatus, 0, len(live))
 	for _, l := range live {
-		ts := TargetStatus{Name: l.Name, Kind: l.Kind, URL: l.URL, State: l.State, LastResult: l.Last}
+		ts := TargetStatus{Name: l.Name, Group: l.Group, Kind: l.Kind, URL: l.URL, State: l.State, LastResult: l.Last}
 		if !l.Since.IsZero() {
 			since := l.Since
 			ts.Since = &since

@@ -1,6 +1,7 @@
 // Package web owns pollerd's HTTP server: the listener and its timeouts, the
-// routes (/healthz, /readyz, /api/v1/status, and the ingest handler it is
-// given), JSON errors for unknown routes and panics, and graceful shutdown.
+// routes (/healthz, /readyz, /api/v1/status, the status page at /, and the
+// ingest handler it is given), JSON errors for unknown routes and panics,
+// and graceful shutdown.
 // It imports nothing internal: the status document is assembled here
 // (Assembler) from small sources it declares, readiness comes through a
 // func, ingest as an http.Handler.
@@ -40,6 +41,9 @@ type Options struct {
 	// with the error as the reason. A missing func would make /readyz lie.
 	Ready  func() error
 	Logger *zap.Logger // nil: no logs
+	// Page serves the status page at GET / (that path only); nil: no page,
+	// and / is a JSON 404 like any unknown path.
+	Page *PageOptions
 
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	MaxHeaderBytes                                            int
@@ -82,6 +86,9 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /healthz", h.healthz)
 	mux.HandleFunc("GET /readyz", h.readyz)
 	mux.HandleFunc("GET /api/v1/status", h.statusDoc)
+	if o.Page != nil {
+		mux.Handle("GET /{$}", newPageHandler(o.Page, o.Status, log))
+	}
 	if o.Ingest != nil {
 		if err := mountIngest(mux, o.IngestPath, o.Ingest); err != nil {
 			return nil, err

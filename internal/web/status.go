@@ -23,8 +23,9 @@ type Status struct {
 
 // TargetStatus is one target as the monitor sees it.
 type TargetStatus struct {
-	Name string `json:"name"`
-	Kind string `json:"kind"` // http, tcp
+	Name  string `json:"name"`
+	Group string `json:"group"` // "" for a target in no group
+	Kind  string `json:"kind"`  // http, tcp
 	// URL is served through SafeURL: userinfo, query and fragment are dropped
 	// here even when the caller forgot, because they are where secrets live.
 	URL        string             `json:"url"`
