@@ -6,16 +6,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/alert/alerttest"
+	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap"
 )
 
+// discard is a Sink that drops everything.
+type discard struct{}
+
+func (discard) Emit(incident.Change, ...Message) {}
+
 // benchEngine is an engine with the in-memory store and a discarding
-// channel, not running: Add and Settle are measured alone.
+// sink, not running: Add and Settle are measured alone.
 func benchEngine(b *testing.B, maxFP int) *Engine {
 	b.Helper()
 	e, err := New(Options{
-		Store:           newMemStore(),
-		Channels:        []Channel{{Notifier: &recorder{name: "slack"}}},
+		Store:           alerttest.NewStore(),
+		Sink:            discard{},
 		Services:        map[string][]string{"shop": {"api"}},
 		MaxFingerprints: maxFP,
 		Logger:          zap.NewNop(),
@@ -62,9 +69,9 @@ func BenchmarkEngine_DistinctFingerprints(b *testing.B) {
 		runtime.GC()
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
-		e.mu.Lock()
+		e.reports.mu.Lock()
 		held := len(e.reports.entries)
-		e.mu.Unlock()
+		e.reports.mu.Unlock()
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap_MiB")
 		b.ReportMetric(float64(held), "fingerprints_held")
 		b.ReportMetric(float64(took.Nanoseconds())/n, "ns/report")

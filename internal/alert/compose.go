@@ -15,16 +15,18 @@ import (
 // downMessage announces that a target went down. reports are the client
 // reports that were waiting on its confirmation, if any.
 func downMessage(inc incident.Incident, at time.Time, reports []reportSummary) Message {
-	name := EscapeMrkdwn(inc.Subject)
-	reason := EscapeMrkdwn(oneLine(inc.Cause))
+	reason := oneLine(inc.Cause)
 	m := Message{
 		Key:        incidentKey(inc.ID, "down"),
 		IncidentID: inc.ID,
 		Kind:       KindDown,
 		Target:     inc.Subject,
-		CreatedAt:  at,
-		Title:      fmt.Sprintf("🔴 %s is DOWN", name),
-		Text:       fmt.Sprintf("🔴 %s is DOWN: %s", name, reason),
+		Since:      inc.OpenedAt,
+		At:         at,
+		Reason:     reason,
+		Count:      inc.Reports,
+		Title:      fmt.Sprintf("%s is DOWN", inc.Subject),
+		Text:       fmt.Sprintf("%s is DOWN: %s", inc.Subject, reason),
 		Fields: []Field{
 			{Label: "Reason", Value: reason},
 			{Label: "Down since", Value: formatTime(inc.OpenedAt)},
@@ -35,6 +37,7 @@ func downMessage(inc incident.Incident, at time.Time, reports []reportSummary) M
 		for _, r := range reports {
 			lines = append(lines, r.line())
 		}
+		m.Request = requestLine(reports[0].r)
 		m.Fields = append(m.Fields, Field{Label: "Client reports", Value: strings.Join(lines, "\n")})
 		m.Text += fmt.Sprintf(" (confirmed by client reports: %s)", reports[0].line())
 	}
@@ -43,23 +46,27 @@ func downMessage(inc incident.Incident, at time.Time, reports []reportSummary) M
 
 // recoveredMessage announces the end of a target's outage.
 func recoveredMessage(inc incident.Incident, at time.Time) Message {
-	name := EscapeMrkdwn(inc.Subject)
 	downtime := at.Sub(inc.OpenedAt).Round(time.Second)
 	if downtime < 0 {
 		downtime = 0
 	}
+	reason := oneLine(inc.Cause)
 	m := Message{
 		Key:        incidentKey(inc.ID, "recovered"),
 		IncidentID: inc.ID,
 		Kind:       KindRecovered,
 		Target:     inc.Subject,
-		CreatedAt:  at,
-		Title:      fmt.Sprintf("✅ %s RECOVERED", name),
-		Text:       fmt.Sprintf("✅ %s RECOVERED after %s", name, downtime),
+		Since:      inc.OpenedAt,
+		At:         at,
+		Downtime:   downtime,
+		Reason:     reason,
+		Count:      inc.Reports,
+		Title:      fmt.Sprintf("%s RECOVERED", inc.Subject),
+		Text:       fmt.Sprintf("%s RECOVERED after %s", inc.Subject, downtime),
 		Fields: []Field{
 			{Label: "Downtime", Value: downtime.String()},
 			{Label: "Down since", Value: formatTime(inc.OpenedAt)},
-			{Label: "Cause", Value: EscapeMrkdwn(oneLine(inc.Cause))},
+			{Label: "Cause", Value: reason},
 		},
 	}
 	if inc.Reports > 0 {
@@ -77,19 +84,23 @@ func reportMessage(inc incident.Incident, r Report, at time.Time) Message {
 		IncidentID: inc.ID,
 		Kind:       KindReport,
 		Service:    r.Service,
-		CreatedAt:  at,
-		Title:      fmt.Sprintf("⚠️ %s: client report", EscapeMrkdwn(r.Service)),
-		Text:       fmt.Sprintf("⚠️ %s: %s", EscapeMrkdwn(r.Service), s.line()),
+		Since:      inc.OpenedAt,
+		At:         at,
+		Request:    requestLine(r),
+		Count:      1,
+		Channels:   r.Channels,
+		Title:      fmt.Sprintf("%s: client report", r.Service),
+		Text:       fmt.Sprintf("%s: %s", r.Service, s.line()),
 		Fields:     reportFields(r),
+		Detail:     firstNonEmpty(r.Message, r.Opaque),
 	}
-	m.Detail = reportDetail(r)
 	return finish(neutralize(m))
 }
 
 // summaryMessage closes a dedup window in which a fingerprint repeated.
 func summaryMessage(inc incident.Incident, r Report, count, rateLimited int, window time.Duration, at time.Time) Message {
 	s := summarize(r, count)
-	text := fmt.Sprintf("⚠️ %s: %s in %s", EscapeMrkdwn(r.Service), s.line(), shortDuration(window))
+	text := fmt.Sprintf("%s: %s in %s", r.Service, s.line(), shortDuration(window))
 	if rateLimited > 0 {
 		text += fmt.Sprintf(", %d more rate-limited", rateLimited)
 	}
@@ -98,8 +109,12 @@ func summaryMessage(inc incident.Incident, r Report, count, rateLimited int, win
 		IncidentID: inc.ID,
 		Kind:       KindReport,
 		Service:    r.Service,
-		CreatedAt:  at,
-		Title:      fmt.Sprintf("⚠️ %s: client reports summary", EscapeMrkdwn(r.Service)),
+		Since:      at.Add(-window),
+		At:         at,
+		Request:    requestLine(r),
+		Count:      count,
+		Channels:   r.Channels,
+		Title:      fmt.Sprintf("%s: client reports summary", r.Service),
 		Text:       text,
 		Fields:     append(reportFields(r), Field{Label: "Reports", Value: strconv.Itoa(count)}),
 	}
@@ -112,11 +127,8 @@ func summaryMessage(inc incident.Incident, r Report, count, rateLimited int, win
 // overflowMessage summarises reports that were not itemised: distinct
 // errors beyond a service's budget, or fingerprints evicted from memory.
 func overflowMessage(inc incident.Incident, service string, reports, distinct, rateLimited int, window time.Duration, at time.Time) Message {
-	who := "all services"
-	if service != "" {
-		who = EscapeMrkdwn(service)
-	}
-	text := fmt.Sprintf("⚠️ %s: %s of %s not itemised in %s", who, plural(reports, "client report"), plural(distinct, "other error"), shortDuration(window))
+	who := firstNonEmpty(service, "all services")
+	text := fmt.Sprintf("%s: %s of %s not itemised in %s", who, plural(reports, "client report"), plural(distinct, "other error"), shortDuration(window))
 	if rateLimited > 0 {
 		text += fmt.Sprintf(", %d more rate-limited", rateLimited)
 	}
@@ -125,8 +137,10 @@ func overflowMessage(inc incident.Incident, service string, reports, distinct, r
 		IncidentID: inc.ID,
 		Kind:       KindReport,
 		Service:    service,
-		CreatedAt:  at,
-		Title:      fmt.Sprintf("⚠️ %s: other client errors", who),
+		Since:      at.Add(-window),
+		At:         at,
+		Count:      reports,
+		Title:      fmt.Sprintf("%s: other client errors", who),
 		Text:       text,
 		Fields: []Field{
 			{Label: "Reports", Value: strconv.Itoa(reports)},
@@ -143,9 +157,11 @@ func rateLimitedMessage(inc incident.Incident, n int, window time.Duration, at t
 		Key:        incidentKey(inc.ID, "summary"),
 		IncidentID: inc.ID,
 		Kind:       KindReport,
-		CreatedAt:  at,
-		Title:      "⚠️ client reports rate-limited",
-		Text:       fmt.Sprintf("⚠️ %s rate-limited in %s (ingest.rate_limit)", plural(n, "client report"), shortDuration(window)),
+		Since:      at.Add(-window),
+		At:         at,
+		Count:      n,
+		Title:      "client reports rate-limited",
+		Text:       fmt.Sprintf("%s rate-limited in %s (ingest.rate_limit)", plural(n, "client report"), shortDuration(window)),
 		Fields:     []Field{{Label: "Rate-limited", Value: strconv.Itoa(n)}},
 	})
 }
@@ -156,22 +172,12 @@ func reportFields(r Report) []Field {
 		f = append(f, Field{Label: "Request", Value: req})
 	}
 	if r.Host != "" {
-		f = append(f, Field{Label: "Host", Value: EscapeMrkdwn(r.Host)})
+		f = append(f, Field{Label: "Host", Value: r.Host})
 	}
 	if r.Code != "" {
-		f = append(f, Field{Label: "Code", Value: EscapeMrkdwn(r.Code)})
+		f = append(f, Field{Label: "Code", Value: r.Code})
 	}
 	return f
-}
-
-func reportDetail(r Report) string {
-	switch {
-	case r.Message != "":
-		return EscapeMrkdwn(r.Message)
-	case r.Opaque != "":
-		return EscapeMrkdwn(r.Opaque)
-	}
-	return ""
 }
 
 // reportSummary is the one-line gist of a fingerprint and its count.
@@ -185,23 +191,28 @@ func summarize(r Report, count int) reportSummary { return reportSummary{r: r, c
 func (s reportSummary) line() string {
 	what := requestLine(s.r)
 	if what == "" {
-		what = EscapeMrkdwn(oneLine(firstNonEmpty(s.r.Code, s.r.Message, s.r.Opaque, "client error")))
-		what = Truncate(what, 120)
+		what = Truncate(oneLine(firstNonEmpty(s.r.Code, s.r.Message, s.r.Opaque, "client error")), 120)
 	}
 	return fmt.Sprintf("%s, %s", what, plural(s.count, "report"))
+}
+
+// reportCause is a report incident's cause: its request, or what is known.
+func reportCause(r Report) string {
+	if c := requestLine(r); c != "" {
+		return c
+	}
+	return Truncate(oneLine(firstNonEmpty(r.Code, r.Message, r.Opaque)), 200)
 }
 
 // requestLine renders "GET /api/stores/:id → 502 Bad Gateway", or what of it is known.
 func requestLine(r Report) string {
 	var b strings.Builder
-	if r.Method != "" {
-		b.WriteString(EscapeMrkdwn(r.Method))
-	}
+	b.WriteString(r.Method)
 	if r.Path != "" {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
-		b.WriteString(EscapeMrkdwn(Truncate(r.Path, 200)))
+		b.WriteString(Truncate(r.Path, 200))
 	}
 	if b.Len() == 0 {
 		return ""
@@ -210,10 +221,10 @@ func requestLine(r Report) string {
 	case r.Status > 0:
 		fmt.Fprintf(&b, " → %d", r.Status)
 		if r.StatusText != "" {
-			b.WriteString(" " + EscapeMrkdwn(r.StatusText))
+			b.WriteString(" " + r.StatusText)
 		}
 	case r.Code != "":
-		b.WriteString(" → " + EscapeMrkdwn(r.Code))
+		b.WriteString(" → " + r.Code)
 	}
 	return b.String()
 }
@@ -228,7 +239,7 @@ func neutralize(m Message) Message {
 	return m
 }
 
-// finish applies Slack's limits to a message.
+// finish keeps a message under the limits every channel can take.
 func finish(m Message) Message {
 	m.Text = Truncate(m.Text, MaxTextLen)
 	m.Detail = Truncate(m.Detail, MaxSectionLen)

@@ -1,7 +1,3 @@
-// Package alert turns transitions and client reports into deduplicated
-// messages and delivers them durably: it owns incidents, report
-// deduplication, the outbox and its deliverer, and the Notifier interface
-// that each channel (alert/slack, alert/logsink) implements.
 package alert
 
 import (
@@ -19,26 +15,41 @@ const (
 )
 
 // Message is one notification, built once by the engine and rendered by each
-// channel. All text fields are ready to show: untrusted parts are already
-// escaped for Slack mrkdwn (see EscapeMrkdwn) and truncated.
+// channel. It is neutral: every text is plain and unescaped (untrusted parts
+// included), and each channel escapes and decorates it for itself. Texts are
+// cut to MaxTextLen and MaxSectionLen with a visible marker.
+//
+// The JSON names are the outbox payload's; the ones that existed before the
+// message became neutral keep their names.
 type Message struct {
 	// Key is the idempotency key: incident id + kind ("42:down").
-	Key        string    `json:"key"`
-	IncidentID int64     `json:"incident_id,omitempty"`
-	Kind       Kind      `json:"kind"`
-	Target     string    `json:"target,omitempty"`  // DOWN, RECOVERED
-	Service    string    `json:"service,omitempty"` // REPORT
-	CreatedAt  time.Time `json:"created_at"`
+	Key        string `json:"key"`
+	IncidentID int64  `json:"incident_id,omitempty"`
+	Kind       Kind   `json:"kind"`
+	Target     string `json:"target,omitempty"`  // DOWN, RECOVERED
+	Group      string `json:"group,omitempty"`   // the target's group; empty until grouping exists
+	Service    string `json:"service,omitempty"` // REPORT; empty for all services
+	// Since is when what the message tells began: the outage, or the
+	// report window.
+	Since time.Time `json:"since,omitzero"`
+	// At is when it happened (the transition, the window's end).
+	At       time.Time     `json:"created_at"`
+	Downtime time.Duration `json:"downtime,omitempty"` // RECOVERED
+	Reason   string        `json:"reason,omitempty"`   // the probe's one-line reason
+	Request  string        `json:"request,omitempty"`  // the report's "GET /path → 502 Bad Gateway"
+	Count    int           `json:"count,omitempty"`    // client reports it tells of
+	// Channels narrows the configured channels (a report's types); empty:
+	// every channel. It never adds one.
+	Channels []string `json:"channels,omitempty"`
 
-	// Text is the plain fallback Slack shows in notifications; it leads with
-	// what happened. Under MaxTextLen.
+	// Text is the plain line that phones show; it leads with what happened.
 	Text string `json:"text"`
-	// Title is the one-line heading ("🔴 api is DOWN").
+	// Title is the one-line heading ("api is DOWN").
 	Title string `json:"title"`
-	// Fields are label/value pairs shown under the title (Reason, Since,
-	// Downtime, Request, Reports…). Values are mrkdwn.
+	// Fields are label/value pairs shown under the title (Reason, Down
+	// since, Downtime, Request, Reports…).
 	Fields []Field `json:"fields,omitempty"`
-	// Detail is an optional longer mrkdwn section (a report's message).
+	// Detail is an optional longer section (a report's message).
 	Detail string `json:"detail,omitempty"`
 }
 
@@ -48,10 +59,12 @@ type Field struct {
 	Value string `json:"value"`
 }
 
-// Limits Slack imposes; we stay under them and mark what we cut.
+// Limits a message stays under, with a visible marker where it was cut;
+// they are Slack's (4,000 for a text, 3,000 for a section) with room for a
+// channel's escaping and decoration, which cuts again under its own limits.
 const (
-	MaxTextLen    = 3900 // message text, under Slack's 4,000
-	MaxSectionLen = 2900 // one section block, under Slack's 3,000
+	MaxTextLen    = 3900
+	MaxSectionLen = 2900
 )
 
 // Notifier delivers one message to one channel. It returns nil once the

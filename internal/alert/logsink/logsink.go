@@ -27,8 +27,8 @@ func New(l *zap.Logger) *Sink {
 // Name is the channel name shown in logs and the status API.
 func (s *Sink) Name() string { return "log" }
 
-// Notify logs m as {"msg":"alert","kind":…,"target"|"service":…,"text":…}.
-// It never fails, so the outbox marks log deliveries done at once.
+// Notify logs m as {"msg":"alert","kind":…,"target"|"service":…,"text":…},
+// the text plain as the message carries it. It never fails, so the outbox marks log deliveries done at once.
 func (s *Sink) Notify(_ context.Context, m alert.Message) error {
 	fields := make([]zap.Field, 0, 3)
 	fields = append(fields, zap.String("kind", string(m.Kind)))

@@ -21,18 +21,25 @@ func TestSink_Notify(t *testing.T) {
 	}{
 		{
 			name: "down names the target",
-			m:    alert.Message{Key: "42:down", Kind: alert.KindDown, Target: "api", CreatedAt: at, Text: "🔴 api is DOWN: connection refused", Title: "t"},
-			want: map[string]any{"kind": "DOWN", "target": "api", "text": "🔴 api is DOWN: connection refused"},
+			m:    alert.Message{Key: "42:down", Kind: alert.KindDown, Target: "api", At: at, Text: "api is DOWN: connection refused", Title: "t"},
+			want: map[string]any{"kind": "DOWN", "target": "api", "text": "api is DOWN: connection refused"},
 		},
 		{
 			name: "recovered names the target",
-			m:    alert.Message{Key: "42:recovered", Kind: alert.KindRecovered, Target: "api", Text: "✅ api RECOVERED after 4m12s"},
-			want: map[string]any{"kind": "RECOVERED", "target": "api", "text": "✅ api RECOVERED after 4m12s"},
+			m:    alert.Message{Key: "42:recovered", Kind: alert.KindRecovered, Target: "api", Text: "api RECOVERED after 4m12s"},
+			want: map[string]any{"kind": "RECOVERED", "target": "api", "text": "api RECOVERED after 4m12s"},
 		},
 		{
 			name: "report names the service",
 			m:    alert.Message{Key: "r:1", Kind: alert.KindReport, Service: "checkout", Text: "checkout: POST /pay 502 (3 reports)"},
 			want: map[string]any{"kind": "REPORT", "service": "checkout", "text": "checkout: POST /pay 502 (3 reports)"},
+		},
+		{
+			// The log is plain text: nothing is escaped for it (the JSON
+			// encoder quotes what it must).
+			name: "text is written unescaped",
+			m:    alert.Message{Key: "r:2", Kind: alert.KindReport, Service: "shop", Text: "shop: GET /a/<b>&c → 500, 1 report"},
+			want: map[string]any{"kind": "REPORT", "service": "shop", "text": "shop: GET /a/<b>&c → 500, 1 report"},
 		},
 	}
 	for _, tt := range tests {

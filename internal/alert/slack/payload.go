@@ -3,6 +3,7 @@ package slack
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -16,18 +17,22 @@ const (
 	maxFieldLen         = 1900 // one field: Slack allows 2,000 characters
 )
 
-// Payload renders m as a webhook message: m.Text as the plain fallback that
-// phones show, and Block Kit blocks for the channel (title, fields, detail,
-// then a context line with the kind and time). It is a pure function of m,
-// pinned by golden files.
+// Payload renders m as a webhook message: the plain fallback that phones
+// show and Block Kit blocks for the channel (title, fields, detail, then a
+// context line with the kind and time). It is a pure function of m, pinned
+// by golden files.
 //
-// Every text object is mrkdwn, including the title: Message promises that
-// untrusted parts are already escaped for mrkdwn (&amp; &lt; &gt;), and
-// mrkdwn is where Slack is documented to decode those entities back.
+// Message is neutral, so this is where it becomes Slack's: every text from
+// it is escaped for mrkdwn (so a report can never @channel or forge a link),
+// the kind's emoji goes in front of the text and the title, and texts are
+// cut under Slack's limits after escaping, never inside an entity. Every
+// text object is mrkdwn, including the title: mrkdwn is where Slack is
+// documented to decode the entities back.
 func Payload(m alert.Message) slack.WebhookMessage {
+	icon := emoji[m.Kind]
 	var blocks []slack.Block
 	if m.Title != "" {
-		blocks = append(blocks, section(bold(m.Title, alert.MaxSectionLen)))
+		blocks = append(blocks, section(bold(decorate(icon, m.Title), alert.MaxSectionLen)))
 	}
 	for i := 0; i < len(m.Fields); i += maxFieldsPerSection {
 		chunk := m.Fields[i:min(i+maxFieldsPerSection, len(m.Fields))]
@@ -38,22 +43,44 @@ func Payload(m alert.Message) slack.WebhookMessage {
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 	}
 	if m.Detail != "" {
-		blocks = append(blocks, section(alert.Truncate(m.Detail, alert.MaxSectionLen)))
+		blocks = append(blocks, section(alert.Truncate(escape(m.Detail), alert.MaxSectionLen)))
 	}
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(contextLine(m))))
 
 	return slack.WebhookMessage{
-		Text:   alert.Truncate(m.Text, alert.MaxTextLen),
+		Text:   alert.Truncate(decorate(icon, m.Text), alert.MaxTextLen),
 		Blocks: &slack.Blocks{BlockSet: blocks},
 	}
 }
+
+// emoji leads a message's text and title in Slack, by kind.
+var emoji = map[alert.Kind]string{
+	alert.KindDown:      "🔴",
+	alert.KindRecovered: "✅",
+	alert.KindReport:    "⚠️",
+}
+
+// decorate is s escaped, after the kind's emoji when it has one.
+func decorate(icon, s string) string {
+	if icon == "" || s == "" {
+		return escape(s)
+	}
+	return icon + " " + escape(s)
+}
+
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// escape escapes text for Slack mrkdwn, so that it can never mention
+// @channel/@here (<!channel>), a user (<@U…>) or forge a link (<url|x>).
+// Slack asks for exactly these three characters to be escaped.
+func escape(s string) string { return mrkdwnEscaper.Replace(s) }
 
 // contextLine is "*DOWN* · <time>": Slack's date token shows the time in the
 // reader's own time zone, falling back to UTC in clients that cannot.
 func contextLine(m alert.Message) string {
 	line := "*" + string(m.Kind) + "*"
-	if !m.CreatedAt.IsZero() {
-		t := m.CreatedAt.UTC()
+	if !m.At.IsZero() {
+		t := m.At.UTC()
 		line += " · <!date^" + strconv.FormatInt(t.Unix(), 10) +
 			"^{date_short_pretty} {time_secs}|" + t.Format(time.DateTime) + " UTC>"
 	}
@@ -64,10 +91,10 @@ func contextLine(m alert.Message) string {
 // closing star survives the cut.
 func bold(s string, max int) string { return "*" + alert.Truncate(s, max-2) + "*" }
 
-// field renders "*Label*\nValue", cutting the value, not the label.
+// field renders "*Label*\nValue", escaped, cutting the value, not the label.
 func field(f alert.Field) string {
-	label := bold(f.Label, maxFieldLen/2) + "\n"
-	return label + alert.Truncate(f.Value, maxFieldLen-len(label))
+	label := bold(escape(f.Label), maxFieldLen/2) + "\n"
+	return label + alert.Truncate(escape(f.Value), maxFieldLen-len(label))
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {

@@ -18,12 +18,14 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the
 
 var at = time.Date(2025, 3, 1, 12, 4, 12, 0, time.UTC)
 
+// goldenMessages are neutral messages as the engine makes them: plain,
+// unescaped, no emoji. The golden files pin what Slack gets.
 func goldenMessages() map[string]alert.Message {
 	return map[string]alert.Message{
 		"down": {
-			Key: "42:down", IncidentID: 42, Kind: alert.KindDown, Target: "api", CreatedAt: at,
-			Text:  "🔴 api is DOWN: GET https://api.example.com/healthz: status 503, want 200",
-			Title: "🔴 api is DOWN",
+			Key: "42:down", IncidentID: 42, Kind: alert.KindDown, Target: "api", At: at,
+			Text:  "api is DOWN: GET https://api.example.com/healthz: status 503, want 200",
+			Title: "api is DOWN",
 			Fields: []alert.Field{
 				{Label: "Reason", Value: "GET https://api.example.com/healthz: status 503, want 200"},
 				{Label: "Since", Value: "2025-03-01 12:03:42 UTC"},
@@ -31,23 +33,23 @@ func goldenMessages() map[string]alert.Message {
 			},
 		},
 		"recovered": {
-			Key: "42:recovered", IncidentID: 42, Kind: alert.KindRecovered, Target: "api", CreatedAt: at.Add(4*time.Minute + 12*time.Second),
-			Text:  "✅ api RECOVERED after 4m12s",
-			Title: "✅ api RECOVERED",
+			Key: "42:recovered", IncidentID: 42, Kind: alert.KindRecovered, Target: "api", At: at.Add(4*time.Minute + 12*time.Second),
+			Text:  "api RECOVERED after 4m12s",
+			Title: "api RECOVERED",
 			Fields: []alert.Field{
 				{Label: "Downtime", Value: "4m12s"},
 				{Label: "Since", Value: "2025-03-01 12:03:42 UTC"},
 			},
 		},
 		"report": {
-			Key: "r:7f3a", Kind: alert.KindReport, Service: "checkout", CreatedAt: at,
-			Text:  "⚠️ checkout: POST /api/pay failed with 502 (3 reports)",
-			Title: "⚠️ checkout reported a failure",
+			Key: "r:7f3a", Kind: alert.KindReport, Service: "checkout", At: at,
+			Text:  "checkout: POST /api/pay failed with 502 (3 reports)",
+			Title: "checkout reported a failure",
 			Fields: []alert.Field{
 				{Label: "Request", Value: "POST /api/pay → 502"},
 				{Label: "Reports", Value: "3"},
 			},
-			Detail: "&lt;!channel&gt; payment gateway said: upstream &amp; retry failed",
+			Detail: "<!channel> payment gateway said: upstream & retry failed",
 		},
 	}
 }
@@ -116,7 +118,7 @@ func blockTexts(t *testing.T, m alert.Message) (text string, sections, fields []
 }
 
 func TestPayload_Limits(t *testing.T) {
-	long := strings.Repeat("é&amp;", 2000) // 14,000 bytes of multi-byte runes and entities
+	long := strings.Repeat("é&<", 2000) // 10,000 bytes of multi-byte runes and characters to escape
 	var many []alert.Field
 	for i := range 23 {
 		many = append(many, alert.Field{Label: "F" + string(rune('a'+i)), Value: long})
@@ -143,16 +145,72 @@ func TestPayload_Limits(t *testing.T) {
 			t.Errorf("field %d: %d bytes, starts %q", i, len(f), f[:8])
 		}
 	}
+	// Escaping grows the text; the cut comes after it and never splits an entity.
+	for i, s := range append(append([]string{text}, sections...), fields...) {
+		if j := strings.LastIndexByte(s, '&'); j >= 0 && !strings.HasPrefix(s[j:], "&lt;") && !strings.HasPrefix(s[j:], "&amp;") && !strings.HasPrefix(s[j:], "&gt;") {
+			t.Errorf("text %d cut inside an entity: %q", i, s[j:])
+		}
+	}
 	// title + 3 field sections (10+10+3) + detail + context
 	if nBlocks != 6 {
 		t.Errorf("got %d blocks, want 6", nBlocks)
 	}
 }
 
+// Untrusted text anywhere in a message (a report's path, message, host, a
+// probed response in a reason) can never mention or link in Slack.
+func TestPayload_HostileTextEscaped(t *testing.T) {
+	hostile := "DOWN <!channel> <!here> <@U123> <http://evil|click> & co"
+	m := alert.Message{Kind: alert.KindReport, Service: hostile, At: at,
+		Text: "shop: GET /a/" + hostile + " → 500, 1 report", Title: hostile,
+		Fields: []alert.Field{{Label: hostile, Value: hostile}}, Detail: hostile}
+	text, sections, fields, _ := blockTexts(t, m)
+	if want := "⚠️ shop: GET /a/DOWN &lt;!channel&gt; &lt;!here&gt; &lt;@U123&gt; &lt;http://evil|click&gt; &amp; co → 500, 1 report"; text != want {
+		t.Errorf("text %q, want %q", text, want)
+	}
+	for _, s := range append(append([]string{text}, sections...), fields...) {
+		assertNoMention(t, s)
+	}
+}
+
+// assertNoMention fails when s could mention or link in Slack: any "<"
+// but the date token of the context line.
+func assertNoMention(t *testing.T, s string) {
+	t.Helper()
+	s = strings.Replace(s, "<!date^", "", 1)
+	for _, bad := range []string{"<!channel>", "<!here>", "<@", "<http", "<"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("%q contains %q", s, bad)
+		}
+	}
+}
+
+// FuzzPayload_NoMention: whatever the untrusted text, Slack's text and
+// blocks never carry a "<" of it, stay under the limits, and stay UTF-8.
+func FuzzPayload_NoMention(f *testing.F) {
+	f.Add("<!channel> payment gateway said: upstream & retry failed")
+	f.Add(strings.Repeat("é&<", 1500))
+	f.Add("<http://evil.example|click> <@U123> <!here>")
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return // ingest hands over valid UTF-8 only
+		}
+		m := alert.Message{Kind: alert.KindDown, Text: s, Title: s, Fields: []alert.Field{{Label: "Reason", Value: s}}, Detail: s}
+		text, sections, fields, _ := blockTexts(t, m)
+		if len(text) > alert.MaxTextLen || !utf8.ValidString(text) {
+			t.Fatalf("text %d bytes, valid %v", len(text), utf8.ValidString(text))
+		}
+		for _, x := range append(append([]string{text}, sections...), fields...) {
+			assertNoMention(t, x)
+		}
+	})
+}
+
 func TestPayload_Minimal(t *testing.T) {
-	// No title, fields, detail or time: only the context line remains.
+	// No title, fields, detail or time: only the context line remains, and
+	// the text with the kind's emoji.
 	text, sections, fields, nBlocks := blockTexts(t, alert.Message{Kind: alert.KindDown, Text: "x DOWN"})
-	if text != "x DOWN" || len(sections) != 0 || len(fields) != 0 || nBlocks != 1 {
+	if text != "🔴 x DOWN" || len(sections) != 0 || len(fields) != 0 || nBlocks != 1 {
 		t.Errorf("got text %q, %d sections, %d fields, %d blocks", text, len(sections), len(fields), nBlocks)
 	}
 }

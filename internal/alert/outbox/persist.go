@@ -1,4 +1,4 @@
-package alert
+package outbox
 
 import (
 	"context"
@@ -7,12 +7,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/alert"
 	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap"
 )
 
-// persister is the engine's one store writer. The engine hands it writes in
-// order and never waits on the disk: its lock is never held across I/O, so a
+// persister is the pipeline's one store writer. The outbox hands it writes
+// in order and never waits on the disk: its lock is never held across I/O, so a
 // slow or full disk cannot stall ingest or the monitor. Writes are made in
 // the order given, by one goroutine (run). A write's then-func runs once the
 // write landed — a transition's messages are queued for delivery only after
@@ -20,7 +21,7 @@ import (
 // alerting goes on from memory while the writes wait in a bounded backlog
 // and are retried every second.
 type persister struct {
-	store Store
+	store alert.Store
 	log   *zap.Logger
 
 	mu       sync.Mutex
@@ -46,7 +47,7 @@ const maxBacklog = 100_000
 // storeTimeout bounds one write, so a wedged disk cannot stall the writer.
 const storeTimeout = 5 * time.Second
 
-func newPersister(s Store, log *zap.Logger) *persister {
+func newPersister(s alert.Store, log *zap.Logger) *persister {
 	return &persister{store: s, log: log, max: maxBacklog, wake: make(chan struct{}, 1)}
 }
 
@@ -131,7 +132,7 @@ func (p *persister) flush(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(ctx, storeTimeout)
 		err := w.do(wctx)
 		cancel()
-		if err != nil && (IsPermanent(err) || errors.Is(err, incident.ErrNotFound)) {
+		if err != nil && (alert.IsPermanent(err) || errors.Is(err, incident.ErrNotFound)) {
 			// It can never succeed (its row is gone: its insert was dropped
 			// from a full backlog): drop it rather than hold up every write
 			// behind it.

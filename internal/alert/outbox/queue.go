@@ -1,29 +1,17 @@
-package alert
+package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/pollerd/pollerd/internal/alert"
 	"github.com/pollerd/pollerd/internal/incident"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 )
-
-// Channel is a Notifier and how fast it may be sent to. Slack accepts about
-// one message a second per webhook with short bursts, so its channel is paced
-// (Rate 1, Burst 3) and queues rather than provoking 429s.
-type Channel struct {
-	Notifier Notifier
-	Rate     rate.Limit // 0: unpaced
-	Burst    int
-	// All makes the channel take every message, whatever a report's types
-	// name: the log channel that stands in when no channel is configured.
-	All bool
-}
 
 // Retry policy for errors that are neither permanent nor a rate limit.
 const (
@@ -148,13 +136,13 @@ func (q *queue) run(ctx context.Context, drain <-chan struct{}, deadline func() 
 }
 
 func (q *queue) attempt(ctx context.Context, d *incident.Delivery) {
-	var m Message
-	if err := json.Unmarshal(d.Payload, &m); err != nil {
-		q.finish(d, Permanent(err))
+	m, err := decode(d.Payload)
+	if err != nil {
+		q.finish(d, alert.Permanent(err))
 		return
 	}
 	nctx, cancel := context.WithTimeout(ctx, notifyTimeout)
-	err := q.ch.Notifier.Notify(nctx, m)
+	err = q.ch.Notifier.Notify(nctx, m)
 	cancel()
 	if err != nil && ctx.Err() != nil {
 		return // shutting down: the delivery stays pending for the next start
@@ -168,7 +156,7 @@ func (q *queue) finish(d *incident.Delivery, err error) {
 	now := q.now()
 	d.Attempts++
 	fields := []zap.Field{zap.String("key", d.Key), zap.Int("attempt", d.Attempts)}
-	switch after, limited := RetryAfterOf(err); {
+	switch after, limited := alert.RetryAfterOf(err); {
 	case err == nil:
 		d.Status, d.DeliveredAt, d.LastError = incident.DeliveryDelivered, now, ""
 		q.log.Info("alert sent", fields...)
@@ -176,7 +164,7 @@ func (q *queue) finish(d *incident.Delivery, err error) {
 		q.lastErr = nil // the channel works again: ready
 		q.mu.Unlock()
 		q.pop()
-	case IsPermanent(err):
+	case alert.IsPermanent(err):
 		d.Status, d.LastError = incident.DeliveryFailed, err.Error()
 		q.log.Error("alert failed permanently; not retried", append(fields, zap.Error(err))...)
 		q.mu.Lock()
