@@ -13,6 +13,7 @@ import (
 
 	"github.com/pollerd/pollerd/internal/alert"
 	"github.com/pollerd/pollerd/internal/alert/logsink"
+	"github.com/pollerd/pollerd/internal/alert/outbox"
 	"github.com/pollerd/pollerd/internal/alert/slack"
 	"github.com/pollerd/pollerd/internal/config"
 	"github.com/pollerd/pollerd/internal/ingest"
@@ -102,9 +103,18 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if err != nil {
 		return err
 	}
+	ob, err := outbox.New(outbox.Options{Store: db, Channels: channels, Logger: log.Named("alert")})
+	if err != nil {
+		return err
+	}
+	if err := ob.Load(ctx); err != nil {
+		return err
+	}
+	ob.Run(context.WithoutCancel(ctx))
+	lc.onStop("outbox", flushTimeout, ob.Close)
 	engine, err := alert.New(alert.Options{
 		Store:           db,
-		Channels:        channels,
+		Sink:            alert.Chain(ob /* policy stages go here, in order: grouping, silences… */),
 		Services:        serviceTargets(cfg),
 		Targets:         targetNames(cfg),
 		DedupWindow:     cfg.Ingest.DedupWindow,
@@ -118,7 +128,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 	engine.Run(context.WithoutCancel(ctx))
-	lc.onStop("outbox", flushTimeout, engine.Close)
+	lc.onStop("alert engine", flushTimeout, engine.Close) // before the outbox: its last report counts go there
 
 	// Monitor, restored from the store.
 	recs, err := db.TargetRecords(ctx)
@@ -169,7 +179,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 			if !ready.Load() {
 				return errors.New("starting")
 			}
-			return errors.Join(db.Healthy(), engine.Healthy())
+			return errors.Join(db.Healthy(), ob.Healthy())
 		},
 		Logger: log.Named("web"),
 	})
@@ -197,28 +207,28 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 }
 
 // buildChannels makes the configured channels; with none, the log.
-func buildChannels(cfg *config.Config, log *zap.Logger) ([]alert.Channel, error) {
+func buildChannels(cfg *config.Config, log *zap.Logger) ([]outbox.Channel, error) {
 	s := cfg.Alerting.Slack
 	if s == nil {
 		log.Warn("no alert channel configured (alerting.slack): alerts go to this log only")
-		return []alert.Channel{{Notifier: logsink.New(log.Named("alert")), All: true}}, nil
+		return []outbox.Channel{{Notifier: logsink.New(log.Named("alert")), All: true}}, nil
 	}
 	if s.Token.Value() != "" {
 		bot, err := slack.NewBot(slack.BotOptions{Token: s.Token.Value(), Channel: s.Channel, Logger: log.Named("slack")})
 		if err != nil {
 			return nil, fmt.Errorf("alerting.slack: %w", err)
 		}
-		return []alert.Channel{{Notifier: bot, Rate: 1, Burst: 3}}, nil
+		return []outbox.Channel{{Notifier: bot, Rate: 1, Burst: 3}}, nil
 	}
 	wh, err := slack.NewWebhook(slack.WebhookOptions{URL: s.WebhookURL.Value(), Logger: log.Named("slack")})
 	if err != nil {
 		return nil, fmt.Errorf("alerting.slack.webhook_url: %w", err)
 	}
 	// Slack takes about one message a second per webhook, with short bursts.
-	return []alert.Channel{{Notifier: wh, Rate: 1, Burst: 3}}, nil
+	return []outbox.Channel{{Notifier: wh, Rate: 1, Burst: 3}}, nil
 }
 
-func channelNames(chs []alert.Channel) []string {
+func channelNames(chs []outbox.Channel) []string {
 	out := make([]string, len(chs))
 	for i, c := range chs {
 		out[i] = c.Notifier.Name()
