@@ -30,19 +30,21 @@ type PageOptions struct {
 	Now   func() time.Time
 }
 
-// DailySource gives each target's probes per UTC calendar day: for each
-// target name, the days from now's day back days−1 days that have probes
-// (a day may be missing; order does not matter). Day.Date is the day's
-// midnight UTC.
+// DailySource gives each target's probes per UTC day over the last days
+// days, up to and including now's (so far): entry i is the day that starts
+// days-1-i days before the start of now's UTC day, so the last entry is
+// today. Days without probes are zero; a target with none is absent.
+// *store.DB has this method; see Day for how it satisfies the interface.
 type DailySource interface {
-	Daily(ctx context.Context, days int, now time.Time) (map[string][]Day, error)
+	DailyUptime(ctx context.Context, days int, now time.Time) (map[string][]Day, error)
 }
 
-// Day is one target's probes on one UTC calendar day.
-type Day struct {
-	Date     time.Time
-	Probes   int64
-	Failures int64
+// Day is one target's probes and failures on one UTC day. It is an alias of
+// an unnamed struct type, so a source declaring the same alias (its own
+// `type DayCounts = struct{ Probes, Failures int64 }`) satisfies
+// DailySource with no adapter while web imports nothing internal.
+type Day = struct {
+	Probes, Failures int64
 }
 
 //go:embed page/status.html page/style.css
@@ -106,7 +108,7 @@ func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Days != nil {
 		// The live state matters more than the history: a failing history
 		// leaves grey bars and a note, not an error page.
-		if days, err = h.opts.Days.Daily(ctx, PageDays, now); err != nil {
+		if days, err = h.opts.Days.DailyUptime(ctx, PageDays, now); err != nil {
 			h.log.Warn("daily uptime unavailable", zap.Error(err))
 			historyOK = false
 		}

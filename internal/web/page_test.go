@@ -15,7 +15,7 @@ import (
 
 type dailyFunc func(ctx context.Context, days int, now time.Time) (map[string][]web.Day, error)
 
-func (f dailyFunc) Daily(ctx context.Context, days int, now time.Time) (map[string][]web.Day, error) {
+func (f dailyFunc) DailyUptime(ctx context.Context, days int, now time.Time) (map[string][]web.Day, error) {
 	return f(ctx, days, now)
 }
 
@@ -52,26 +52,26 @@ func pageStatus() web.Status {
 }
 
 // pageDays gives api a bad week and a partial today, web 60 days of history
-// and dns-home a perfect record; cert-home has none.
-func pageDays(_ context.Context, days int, now time.Time) (map[string][]web.Day, error) {
-	today := now.UTC().Truncate(24 * time.Hour)
-	out := map[string][]web.Day{}
+// (a shorter slice, aligned on today) and dns-home a perfect record;
+// cert-home has none.
+func pageDays(_ context.Context, days int, _ time.Time) (map[string][]web.Day, error) {
+	out := map[string][]web.Day{"api": make([]web.Day, days), "web": make([]web.Day, 60), "dns-home": make([]web.Day, days)}
 	for i := range days {
-		d := today.AddDate(0, 0, -i)
-		api := web.Day{Date: d, Probes: 2880}
+		ago := days - 1 - i // entry i is this many days before today
+		api := web.Day{Probes: 2880}
 		switch {
-		case i == 0:
+		case ago == 0:
 			api.Failures = 23 // 99.2 %
-		case i >= 20 && i < 23:
+		case ago >= 20 && ago < 23:
 			api.Failures = 300 // 89.5 %
-		case i == 40:
+		case ago == 40:
 			api.Failures = 100 // 96.5 %
 		}
-		out["api"] = append(out["api"], api)
-		if i < 60 {
-			out["web"] = append(out["web"], web.Day{Date: d, Probes: 2880})
-		}
-		out["dns-home"] = append(out["dns-home"], web.Day{Date: d, Probes: 1440})
+		out["api"][i] = api
+		out["dns-home"][i] = web.Day{Probes: 1440}
+	}
+	for i := range out["web"] {
+		out["web"][i] = web.Day{Probes: 2880}
 	}
 	return out, nil
 }

@@ -126,36 +126,34 @@ func summarize(total, down, unknown int) summaryView {
 }
 
 // uptimeBar lays out PageDays segments, oldest first, ending with now's UTC
-// day, and the uptime over all of them.
+// day, and the uptime over all of them. days is positional (the last entry
+// is today, see DailySource); a shorter slice is aligned on today.
 func uptimeBar(days []Day, now time.Time) ([]segment, string) {
-	type count struct{ probes, failures int64 }
-	byDate := make(map[string]count, len(days))
-	for _, d := range days {
-		k := d.Date.UTC().Format(time.DateOnly)
-		c := byDate[k]
-		c.probes += d.Probes
-		c.failures += d.Failures
-		byDate[k] = c
+	if len(days) > PageDays {
+		days = days[len(days)-PageDays:]
 	}
+	offset := PageDays - len(days) // bar index of days[0]
 	today := now.UTC().Truncate(24 * time.Hour)
 	bar := make([]segment, PageDays)
-	var total count
+	var probes, failures int64
 	for i := range bar {
 		date := today.AddDate(0, 0, i-(PageDays-1)).Format(time.DateOnly)
-		c := byDate[date]
-		if c.probes <= 0 {
+		var d Day
+		if i >= offset {
+			d = days[i-offset]
+		}
+		if d.Probes <= 0 {
 			bar[i] = segment{Class: "none", Title: date + ": no data"}
 			continue
 		}
-		total.probes += c.probes
-		total.failures += c.failures
-		share := shareUp(c.probes, c.failures)
-		bar[i] = segment{Class: segmentClass(share), Title: date + ": " + percent(c.probes, c.failures, 1)}
+		probes += d.Probes
+		failures += d.Failures
+		bar[i] = segment{Class: segmentClass(shareUp(d.Probes, d.Failures)), Title: date + ": " + percent(d.Probes, d.Failures, 1)}
 	}
-	if total.probes == 0 {
+	if probes == 0 {
 		return bar, "no data"
 	}
-	return bar, percent(total.probes, total.failures, 2)
+	return bar, percent(probes, failures, 2)
 }
 
 func shareUp(probes, failures int64) float64 {
