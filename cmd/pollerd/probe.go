@@ -23,7 +23,7 @@ func newProbeCmd() *cobra.Command {
 			if !ok {
 				return &exitError{code: 2, err: fmt.Errorf("no target named %q in %s", args[0], configPath(cmd))}
 			}
-			r := probe.Run(cmd.Context(), probeTarget(t))
+			r := probe.Run(cmd.Context(), t.Probe)
 			printResult(cmd.OutOrStdout(), t.Name, r)
 			if !r.OK {
 				return &exitError{code: 1}

@@ -115,8 +115,8 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	engine, err := alert.New(alert.Options{
 		Store:           db,
 		Sink:            alert.Chain(ob /* policy stages go here, in order: grouping, silences… */),
-		Services:        serviceTargets(cfg),
-		Targets:         targetNames(cfg),
+		Services:        cfg.ServiceTargets(),
+		Targets:         cfg.TargetNames(),
 		DedupWindow:     cfg.Ingest.DedupWindow,
 		MaxFingerprints: cfg.Ingest.MaxFingerprints,
 		Logger:          log.Named("alert"),
@@ -135,8 +135,13 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if err != nil {
 		return err
 	}
+	targets := make([]monitor.Target, len(cfg.Targets))
+	for i, t := range cfg.Targets {
+		targets[i] = monitor.Target{Probe: t.Probe, Interval: t.Interval, Schedule: t.Schedule,
+			FailureThreshold: t.FailureThreshold, SuccessThreshold: t.SuccessThreshold}
+	}
 	mon, err := monitor.New(monitor.Options{
-		Targets:         monitorTargets(cfg),
+		Targets:         targets,
 		Initial:         initialStatuses(recs),
 		Sink:            monitorSink{db: db, engine: engine},
 		Probe:           probe.Run,
@@ -152,7 +157,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 
 	// Ingest and HTTP, last: stopped first, so no report arrives for a
 	// stopped monitor or engine.
-	services := serviceTargets(cfg)
+	services := cfg.ServiceTargets()
 	ing, err := ingest.New(ingest.Options{
 		Services:       ingestServices(cfg),
 		Channels:       notifierKinds,

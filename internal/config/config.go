@@ -6,16 +6,19 @@
 // use: durations are time.Duration, URLs, cron schedules and regexes are
 // parsed, relative paths are absolute.
 //
-// It imports nothing internal: cmd/pollerd converts targets to probe.Target.
+// Targets are decoded straight into probe's types: the registry of probe
+// kinds (probe.KindOf) says which URL schemes exist, and each kind decodes
+// and checks its own keys, so a new kind needs no change here.
 package config
 
 import (
 	"net/netip"
 	"net/url"
-	"regexp"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/pollerd/pollerd/internal/probe"
 )
 
 // Config is a loaded, validated configuration.
@@ -58,11 +61,20 @@ type Slack struct {
 	Channel    string // bot mode only
 }
 
-// Target is one endpoint to probe.
+// Target is one endpoint to probe: what the probe needs, ready to run, and
+// when to run it.
 type Target struct {
-	Name      string   // unique, [a-z0-9._-]+
-	URL       string   // as written; may hold userinfo, so do not show it raw
-	ParsedURL *url.URL `json:"-"` // scheme http, https or tcp
+	Name string // unique, [a-z0-9._-]+
+	URL  string // as written; may hold userinfo, so do not show it raw
+
+	// Probe is the target as probe.Run takes it: Name, the parsed URL,
+	// Timeout and the spec of its kind (probe.HTTPSpec for http and https,
+	// none for tcp). Timeout bounds one probe: when the target does not set
+	// it, it is min(defaults.timeout, Interval), so a short interval never
+	// needs a timeout of its own; an explicit timeout must be below Interval.
+	Probe probe.Target `json:"-"`
+	// ParsedURL is Probe.URL (scheme http, https or tcp).
+	ParsedURL *url.URL `json:"-"`
 
 	// Exactly one of Interval and Schedule drives the probe. Interval is 0
 	// when Schedule is set.
@@ -70,45 +82,8 @@ type Target struct {
 	Schedule       string        // cron spec; see ScheduleParser
 	ParsedSchedule cron.Schedule `json:"-"` // nil unless Schedule is set
 
-	// Timeout bounds one probe. When the target does not set it, it is
-	// min(defaults.timeout, Interval), so a short interval never needs a
-	// timeout of its own; an explicit timeout must be below Interval.
-	Timeout          time.Duration
 	FailureThreshold int
 	SuccessThreshold int
-
-	// HTTP only; setting any of these on a tcp target is an error.
-	Method          string            // upper-case; default GET
-	Headers         map[string]string // names lower-cased by viper; http.Header.Set canonicalises them
-	Body            string
-	FollowRedirects bool // default true
-	TLSSkipVerify   bool
-	Expect          Expect
-}
-
-// Expect holds the assertions over an HTTP response. The zero value means
-// "status 2xx", which is what the probe checks when Status is empty.
-type Expect struct {
-	Status       []StatusRange // any of them
-	BodyContains string
-	BodyRegex    *regexp.Regexp
-	JSON         []JSONExpect  // sorted by Path
-	MaxLatency   time.Duration // 0: no bound
-	// CertMinValidity fails an https probe whose certificate expires sooner
-	// (e.g. 336h for 14 days); 0: no check.
-	CertMinValidity time.Duration
-}
-
-// StatusRange is an inclusive range of HTTP status codes: 200 is {200, 200},
-// "2xx" is {200, 299}. It mirrors probe.StatusRange, which config may not import.
-type StatusRange struct{ Lo, Hi int }
-
-// JSONExpect asserts that the value at a dotted path of a JSON body, printed
-// as a string, equals Value. Viper lower-cases map keys, so Path is lower
-// case: the probe matches JSON object keys case-insensitively.
-type JSONExpect struct {
-	Path  string // data.status, items.0.id
-	Value string
 }
 
 // Service is a client application whose failure reports are accepted.
@@ -156,4 +131,23 @@ func (c *Config) Target(name string) (*Target, bool) {
 		}
 	}
 	return nil, false
+}
+
+// TargetNames lists the targets' names in the order of the file.
+func (c *Config) TargetNames() []string {
+	out := make([]string, len(c.Targets))
+	for i, t := range c.Targets {
+		out[i] = t.Name
+	}
+	return out
+}
+
+// ServiceTargets maps each service to the names of its targets: what the
+// alert engine correlates reports with and what a report confirms.
+func (c *Config) ServiceTargets() map[string][]string {
+	m := make(map[string][]string, len(c.Services))
+	for _, s := range c.Services {
+		m[s.Name] = s.Targets
+	}
+	return m
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pollerd/pollerd/internal/probe"
 )
 
 // minimal is the smallest useful config: one target, all else default.
@@ -19,6 +22,16 @@ targets:
   - name: api
     url: https://example.com/health
 `
+
+// httpSpec returns the HTTP settings of an http(s) target.
+func httpSpec(t *testing.T, tg Target) probe.HTTPSpec {
+	t.Helper()
+	s, ok := tg.Probe.Spec.(probe.HTTPSpec)
+	if !ok {
+		t.Fatalf("target %s: spec is %T, want probe.HTTPSpec", tg.Name, tg.Probe.Spec)
+	}
+	return s
+}
 
 // mustParse parses src with dir /etc/pollerd and fails the test on any problem.
 func mustParse(t *testing.T, src string, lookup func(string) (string, bool)) *Config {
@@ -33,6 +46,7 @@ func mustParse(t *testing.T, src string, lookup func(string) (string, bool)) *Co
 func TestParse_Defaults(t *testing.T) {
 	c := mustParse(t, minimal, noEnv)
 	tg := c.Targets[0]
+	spec := httpSpec(t, tg)
 	tests := []struct {
 		name      string
 		got, want any
@@ -46,13 +60,14 @@ func TestParse_Defaults(t *testing.T) {
 			MaxFingerprints: 100000, RateLimit: RateLimit{PerIP: 5, PerIPBurst: 20, Global: 500}, ConfirmCooldown: time.Minute}},
 		{"history", c.History, History{RetentionDays: 90}},
 		{"target interval", tg.Interval, 30 * time.Second},
-		{"target timeout", tg.Timeout, 10 * time.Second},
+		{"target timeout", tg.Probe.Timeout, 10 * time.Second},
 		{"target thresholds", [2]int{tg.FailureThreshold, tg.SuccessThreshold}, [2]int{3, 2}},
-		{"target method", tg.Method, "GET"},
-		{"target follow_redirects", tg.FollowRedirects, true},
-		{"target tls_skip_verify", tg.TLSSkipVerify, false},
-		{"target expect", tg.Expect, Expect{}},
-		{"target url", tg.ParsedURL.String(), "https://example.com/health"},
+		{"target method", spec.Method, "GET"},
+		{"target follow_redirects", spec.FollowRedirects, true},
+		{"target tls_skip_verify", spec.TLSSkipVerify, false},
+		{"target expect", spec.Expect, probe.Expect{}},
+		{"target url", tg.Probe.URL.String(), "https://example.com/health"},
+		{"target probe name", tg.Probe.Name, "api"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +93,7 @@ func TestParse_EnvOverride(t *testing.T) {
 		"log.level":                      {val: "warn", got: func(c *Config) any { return c.Log.Level }, want: "warn"},
 		"log.format":                     {val: "console", got: func(c *Config) any { return c.Log.Format }, want: "console"},
 		"defaults.interval":              {val: "1m", got: func(c *Config) any { return c.Targets[0].Interval }, want: time.Minute},
-		"defaults.timeout":               {val: "7s", got: func(c *Config) any { return c.Targets[0].Timeout }, want: 7 * time.Second},
+		"defaults.timeout":               {val: "7s", got: func(c *Config) any { return c.Targets[0].Probe.Timeout }, want: 7 * time.Second},
 		"defaults.failure_threshold":     {val: "5", got: func(c *Config) any { return c.Targets[0].FailureThreshold }, want: 5},
 		"defaults.success_threshold":     {val: "4", got: func(c *Config) any { return c.Targets[0].SuccessThreshold }, want: 4},
 		"alerting.slack.webhook_url":     {val: "https://hooks.slack.com/services/T/B/x", got: func(c *Config) any { return c.Alerting.Slack.WebhookURL.Value() }, want: "https://hooks.slack.com/services/T/B/x"},
@@ -206,8 +221,8 @@ targets:
 		t.Errorf("listen = %q", c.Listen)
 	}
 	tg := c.Targets[0]
-	if tg.ParsedURL.Host != "home.example" || tg.Interval != 45*time.Second || tg.Headers["authorization"] != "Bearer t0k" {
-		t.Errorf("target = %s, %v, %v", tg.ParsedURL, tg.Interval, tg.Headers)
+	if h := httpSpec(t, tg).Headers; tg.Probe.URL.Host != "home.example" || tg.Interval != 45*time.Second || h.Get("Authorization") != "Bearer t0k" {
+		t.Errorf("target = %s, %v, %v", tg.Probe.URL, tg.Interval, h)
 	}
 }
 
@@ -262,21 +277,21 @@ func TestParse_Timeout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "targets:\n  - name: a\n    url: http://127.0.0.1:1/\n    " + tt.src + "\n"
 			tg := mustParse(t, src, noEnv).Targets[0]
-			if tg.Interval != tt.interval || tg.Timeout != tt.timeout || (tg.ParsedSchedule != nil) != tt.wantSchedule {
+			if tg.Interval != tt.interval || tg.Probe.Timeout != tt.timeout || (tg.ParsedSchedule != nil) != tt.wantSchedule {
 				t.Errorf("interval %v timeout %v schedule %v; want %v %v %v",
-					tg.Interval, tg.Timeout, tg.ParsedSchedule != nil, tt.interval, tt.timeout, tt.wantSchedule)
+					tg.Interval, tg.Probe.Timeout, tg.ParsedSchedule != nil, tt.interval, tt.timeout, tt.wantSchedule)
 			}
 		})
 	}
 	t.Run("defaults interval caps defaults timeout", func(t *testing.T) {
 		c := mustParse(t, minimal+"defaults: {interval: 5s}\n", noEnv)
-		if c.Defaults.Timeout != 5*time.Second || c.Targets[0].Timeout != 5*time.Second {
-			t.Errorf("timeouts %v %v, want 5s", c.Defaults.Timeout, c.Targets[0].Timeout)
+		if c.Defaults.Timeout != 5*time.Second || c.Targets[0].Probe.Timeout != 5*time.Second {
+			t.Errorf("timeouts %v %v, want 5s", c.Defaults.Timeout, c.Targets[0].Probe.Timeout)
 		}
 	})
 	t.Run("explicit defaults timeout above target interval is capped", func(t *testing.T) {
 		c := mustParse(t, "defaults: {timeout: 8s}\ntargets: [{name: a, url: 'tcp://127.0.0.1:1', interval: 3s}]\n", noEnv)
-		if got := c.Targets[0].Timeout; got != 3*time.Second {
+		if got := c.Targets[0].Probe.Timeout; got != 3*time.Second {
 			t.Errorf("timeout %v, want 3s", got)
 		}
 	})
@@ -306,27 +321,29 @@ targets:
     expect: {status: [200, "3XX", "404"]}
 `
 	c := mustParse(t, src, noEnv)
-	a, ok := c.Target("api.v2_x-1")
+	tg, ok := c.Target("api.v2_x-1")
 	if !ok {
 		t.Fatal("Target(api.v2_x-1) not found")
 	}
+	a := httpSpec(t, *tg)
 	tests := []struct {
 		name      string
 		got, want any
 	}{
 		{"method", a.Method, "POST"},
-		{"headers", a.Headers, map[string]string{"x-probe": "pollerd", "content-type": "application/json"}},
+		{"headers", a.Headers, http.Header{"X-Probe": {"pollerd"}, "Content-Type": {"application/json"}}},
 		{"body", a.Body, `{"ping": true}`},
 		{"follow_redirects", a.FollowRedirects, false},
 		{"tls_skip_verify", a.TLSSkipVerify, true},
-		{"status", a.Expect.Status, []StatusRange{{204, 204}}},
+		{"status", a.Expect.Status, []probe.StatusRange{{Lo: 204, Hi: 204}}},
 		{"body_contains", a.Expect.BodyContains, "ok"},
 		{"body_regex", a.Expect.BodyRegex.MatchString(`{"status": "up"}`), true},
-		{"json", a.Expect.JSON, []JSONExpect{
-			{"data.count", "3"}, {"data.ok", "true"}, {"data.ratio", "1.5"}, {"data.status", "up"}, {"items.0.id", "x"}}},
+		{"json", a.Expect.JSON, []probe.JSONExpect{
+			{Path: "data.count", Value: "3"}, {Path: "data.ok", Value: "true"}, {Path: "data.ratio", Value: "1.5"},
+			{Path: "data.status", Value: "up"}, {Path: "items.0.id", Value: "x"}}},
 		{"max_latency", a.Expect.MaxLatency, 250 * time.Millisecond},
-		{"url port", a.ParsedURL.Port(), "8443"},
-		{"status list", c.Targets[1].Expect.Status, []StatusRange{{200, 200}, {300, 399}, {404, 404}}},
+		{"url port", tg.Probe.URL.Port(), "8443"},
+		{"status list", httpSpec(t, c.Targets[1]).Expect.Status, []probe.StatusRange{{Lo: 200, Hi: 200}, {Lo: 300, Hi: 399}, {Lo: 404, Hi: 404}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,13 +2,18 @@ package config
 
 import (
 	"fmt"
-	"regexp"
-	"sort"
+	"maps"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/pollerd/pollerd/internal/probe"
 )
 
-// rawTarget is one targets[i] entry before parsing.
+// rawTarget holds the keys every target has, whatever its kind. The other
+// keys of a target belong to its probe kind (probe.Kind.Keys), which
+// decodes them into its spec.
 type rawTarget struct {
 	Name             any `mapstructure:"name"`
 	URL              any `mapstructure:"url"`
@@ -17,12 +22,6 @@ type rawTarget struct {
 	Timeout          any `mapstructure:"timeout"`
 	FailureThreshold any `mapstructure:"failure_threshold"`
 	SuccessThreshold any `mapstructure:"success_threshold"`
-	Method           any `mapstructure:"method"`
-	Headers          any `mapstructure:"headers"`
-	Body             any `mapstructure:"body"`
-	FollowRedirects  any `mapstructure:"follow_redirects"`
-	TLSSkipVerify    any `mapstructure:"tls_skip_verify"`
-	Expect           any `mapstructure:"expect"`
 }
 
 func (p *parser) targets(v any, d Defaults) []Target {
@@ -31,17 +30,37 @@ func (p *parser) targets(v any, d Defaults) []Target {
 	seen := map[string]int{}
 	for i, item := range items {
 		path := fmt.Sprintf("targets[%d]", i)
+		common, kindKeys := splitKindKeys(item)
 		var raw rawTarget
-		if !p.section(path, item, &raw) {
+		if !p.section(path, common, &raw) {
 			continue
 		}
-		out = append(out, p.target(i, &raw, d, seen))
+		out = append(out, p.target(i, &raw, kindKeys, d, seen))
 	}
 	return out
 }
 
+// splitKindKeys takes out of a target's mapping the keys that some probe
+// kind takes, so that only the rest is checked against rawTarget.
+func splitKindKeys(item any) (common any, kindKeys map[string]any) {
+	m, ok := item.(map[string]any)
+	if !ok {
+		return item, nil
+	}
+	rest := make(map[string]any, len(m))
+	kindKeys = map[string]any{}
+	for key, v := range m {
+		if len(kindsTaking(key)) > 0 {
+			kindKeys[key] = v
+		} else {
+			rest[key] = v
+		}
+	}
+	return rest, kindKeys
+}
+
 // target parses targets[i]; seen maps the names so far to their index.
-func (p *parser) target(i int, raw *rawTarget, d Defaults, seen map[string]int) Target {
+func (p *parser) target(i int, raw *rawTarget, kindKeys map[string]any, d Defaults, seen map[string]int) Target {
 	path := fmt.Sprintf("targets[%d]", i)
 	var t Target
 	t.Name, _ = p.str(path+".name", raw.Name)
@@ -54,52 +73,145 @@ func (p *parser) target(i int, raw *rawTarget, d Defaults, seen map[string]int) 
 	} else {
 		seen[t.Name] = i
 	}
+	var kind *probe.Kind
 	t.URL, _ = p.str(path+".url", raw.URL)
 	if t.URL == "" {
 		p.add(path+".url", "required")
-	} else if u, msg := parseTargetURL(t.URL); msg != "" {
+	} else if u, k, msg := parseTargetURL(t.URL); msg != "" {
 		p.add(path+".url", "%s", msg)
 	} else {
-		t.ParsedURL = u
+		t.ParsedURL, kind = u, &k
 	}
 
+	var timeout time.Duration
 	if t.Schedule, _ = p.str(path+".schedule", raw.Schedule); t.Schedule != "" {
-		p.schedule(path, raw, d, &t)
+		timeout = p.schedule(path, raw, d, &t)
 	} else {
-		t.Interval, t.Timeout = p.cadence(path, raw.Interval, raw.Timeout, d.Interval, d.Timeout)
+		t.Interval, timeout = p.cadence(path, raw.Interval, raw.Timeout, d.Interval, d.Timeout)
 	}
 	t.FailureThreshold = p.intAtLeast(path+".failure_threshold", raw.FailureThreshold, d.FailureThreshold, 1)
 	t.SuccessThreshold = p.intAtLeast(path+".success_threshold", raw.SuccessThreshold, d.SuccessThreshold, 1)
-
-	if t.ParsedURL != nil && t.ParsedURL.Scheme == "tcp" {
-		httpOnly := []struct {
-			key string
-			v   any
-		}{{"method", raw.Method}, {"headers", raw.Headers}, {"body", raw.Body},
-			{"follow_redirects", raw.FollowRedirects}, {"tls_skip_verify", raw.TLSSkipVerify}, {"expect", raw.Expect}}
-		for _, h := range httpOnly {
-			if h.v != nil {
-				p.add(path+"."+h.key, "only for http(s) targets")
-			}
-		}
-		return t
-	}
-	t.Method = strings.ToUpper(p.strOr(path+".method", raw.Method, "GET"))
-	if !checkMethod(t.Method) {
-		p.add(path+".method", "%q is not an HTTP method", t.Method)
-	}
-	t.Headers = p.headers(path+".headers", raw.Headers)
-	t.Body, _ = p.str(path+".body", raw.Body)
-	t.FollowRedirects = p.boolOr(path+".follow_redirects", raw.FollowRedirects, true)
-	t.TLSSkipVerify = p.boolOr(path+".tls_skip_verify", raw.TLSSkipVerify, false)
-	t.Expect = p.expect(path+".expect", raw.Expect)
+	t.Probe = probe.Target{Name: t.Name, URL: t.ParsedURL, Timeout: timeout, Spec: p.spec(path, kind, kindKeys)}
 	return t
 }
 
-// schedule parses a cron schedule. "@every D" has an interval, D, and
-// follows the interval's timeout rule; for other specs, which have no single
-// interval to compare with, an unset timeout is defaults.timeout.
-func (p *parser) schedule(path string, raw *rawTarget, d Defaults, t *Target) {
+// parseTargetURL parses a target URL and finds its probe kind. Its messages
+// never quote the URL, which may carry credentials.
+func parseTargetURL(s string) (*url.URL, probe.Kind, string) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, probe.Kind{}, "not a valid URL"
+	}
+	k, ok := probe.KindOf(u.Scheme)
+	if !ok {
+		return nil, probe.Kind{}, "scheme must be " + orList(probe.Schemes())
+	}
+	if msg := k.CheckURL(u); msg != "" {
+		return nil, probe.Kind{}, msg
+	}
+	return u, k, ""
+}
+
+// spec decodes the kind-specific keys of the target at path into its kind's
+// spec. A key that only other kinds take is a problem. With no kind (the
+// URL is missing or bad) the keys are still checked when exactly one kind
+// takes them all, so one run lists every problem; the spec is then dropped.
+func (p *parser) spec(path string, kind *probe.Kind, in map[string]any) any {
+	if kind == nil {
+		kind = onlyKindTakingAll(in)
+		if kind == nil {
+			return nil
+		}
+	}
+	own := map[string]any{}
+	reported := map[string]bool{}
+	for _, other := range probe.Kinds() { // in a fixed order: the kinds', then their keys'
+		for _, key := range other.Keys {
+			v := in[key]
+			switch {
+			case v == nil || reported[key]:
+			case kind.Takes(key):
+				own[key] = v
+			default:
+				reported[key] = true
+				p.add(path+"."+key, "only for %s targets", orList(kindsTaking(key)))
+			}
+		}
+	}
+	if kind.Decode == nil {
+		return nil
+	}
+	return kind.Decode(targetDecoder{p: p, path: path}, own)
+}
+
+// onlyKindTakingAll returns the one kind that takes every key set in in,
+// or nil when no key is set or no kind, or more than one, takes them all.
+func onlyKindTakingAll(in map[string]any) *probe.Kind {
+	var found *probe.Kind
+	for _, k := range probe.Kinds() {
+		takes, set := true, false
+		for key, v := range in {
+			if v != nil {
+				set = true
+				takes = takes && k.Takes(key)
+			}
+		}
+		if !set {
+			return nil
+		}
+		if takes {
+			if found != nil {
+				return nil
+			}
+			found = &k
+		}
+	}
+	return found
+}
+
+// kindsTaking names the kinds that take key, as a user would say them
+// ("http(s)", "tcp"), sorted.
+func kindsTaking(key string) []string {
+	var out []string
+	for _, k := range probe.Kinds() {
+		if k.Takes(key) {
+			out = append(out, schemesLabel(k.Schemes))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// schemesLabel names a kind by its schemes: "tcp"; "http(s)" for http and
+// https.
+func schemesLabel(schemes []string) string {
+	var parts []string
+	for _, s := range slices.Sorted(slices.Values(schemes)) {
+		switch {
+		case slices.Contains(schemes, s+"s"):
+			parts = append(parts, s+"(s)")
+		case strings.HasSuffix(s, "s") && slices.Contains(schemes, strings.TrimSuffix(s, "s")):
+			// said with its plain form
+		default:
+			parts = append(parts, s)
+		}
+	}
+	return orList(parts)
+}
+
+// orList joins items as a person says them: "a", "a or b", "a, b or c".
+func orList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
+// schedule parses a cron schedule and returns the target's timeout. "@every
+// D" has an interval, D, and follows the interval's timeout rule; for other
+// specs, which have no single interval to compare with, an unset timeout is
+// defaults.timeout.
+func (p *parser) schedule(path string, raw *rawTarget, d Defaults, t *Target) time.Duration {
 	if raw.Interval != nil {
 		p.add(path+".schedule", "cannot be combined with interval; set one")
 	}
@@ -112,15 +224,45 @@ func (p *parser) schedule(path string, raw *rawTarget, d Defaults, t *Target) {
 		dur, _ := time.ParseDuration(strings.TrimSpace(every))
 		if dur < time.Second {
 			p.add(path+".schedule", "@every must be at least 1s")
-			return
+			return 0
 		}
-		_, t.Timeout = p.cadence(path, dur.String(), raw.Timeout, dur, d.Timeout)
-		return
+		_, timeout := p.cadence(path, dur.String(), raw.Timeout, dur, d.Timeout)
+		return timeout
 	}
-	t.Timeout = p.positiveDur(path+".timeout", raw.Timeout, d.Timeout)
+	return p.positiveDur(path+".timeout", raw.Timeout, d.Timeout)
 }
 
-func (p *parser) headers(path string, v any) map[string]string {
+// targetDecoder is the probe.Decoder for the target at path: it reads
+// values as the rest of the file is read (${VAR} expanded, scalars
+// converted) and records problems under the target's path.
+type targetDecoder struct {
+	p    *parser
+	path string
+}
+
+var _ probe.Decoder = targetDecoder{}
+
+func (d targetDecoder) String(key string, v any) (string, bool) { return d.p.str(join(d.path, key), v) }
+
+func (d targetDecoder) Bool(key string, v any, def bool) bool {
+	return d.p.boolOr(join(d.path, key), v, def)
+}
+
+func (d targetDecoder) Duration(key string, v any) time.Duration {
+	return d.p.positiveDur(join(d.path, key), v, 0)
+}
+
+func (d targetDecoder) Fields(key string, v any, known ...string) map[string]any {
+	return d.p.fields(join(d.path, key), v, known)
+}
+
+func (d targetDecoder) Problem(key, format string, args ...any) {
+	d.p.add(join(d.path, key), format, args...)
+}
+
+// fields returns the mapping at path and reports each of its keys not in
+// known, as section does for a struct; nil when v is absent or no mapping.
+func (p *parser) fields(path string, v any, known []string) map[string]any {
 	if v == nil {
 		return nil
 	}
@@ -129,99 +271,14 @@ func (p *parser) headers(path string, v any) map[string]string {
 		p.add(path, "must be a mapping")
 		return nil
 	}
-	out := make(map[string]string, len(m))
-	for _, name := range sortedKeys(m) {
-		hpath := join(path, name)
-		if !checkHeaderName(name) {
-			p.add(hpath, "not a header name")
-			continue
-		}
-		val, _ := p.str(hpath, m[name])
-		if strings.ContainsAny(val, "\r\n") {
-			p.add(hpath, "must be one line") // never quote it: it may be a token
-			continue
-		}
-		out[name] = val
-	}
-	return out
-}
-
-func (p *parser) expect(path string, v any) Expect {
-	var raw struct {
-		Status       any `mapstructure:"status"`
-		BodyContains any `mapstructure:"body_contains"`
-		BodyRegex    any `mapstructure:"body_regex"`
-		JSON         any `mapstructure:"json"`
-		MaxLatency   any `mapstructure:"max_latency"`
-		CertMin      any `mapstructure:"cert_min_validity"`
-	}
-	var e Expect
-	if !p.section(path, v, &raw) {
-		return e
-	}
-	statuses, ok := raw.Status.([]any)
-	if !ok && raw.Status != nil {
-		statuses = []any{raw.Status} // status: 200
-	}
-	for i, s := range statuses {
-		if str, ok := s.(string); ok {
-			s, _ = p.str(fmt.Sprintf("%s.status[%d]", path, i), str)
-		}
-		r, ok := parseStatus(s)
-		if !ok {
-			p.add(fmt.Sprintf("%s.status[%d]", path, i), "%v is not a status code or class (100-599, or 1xx-5xx)", s)
-			continue
-		}
-		e.Status = append(e.Status, r)
-	}
-	e.BodyContains, _ = p.str(path+".body_contains", raw.BodyContains)
-	if re, _ := p.str(path+".body_regex", raw.BodyRegex); re != "" {
-		var err error
-		if e.BodyRegex, err = regexp.Compile(re); err != nil {
-			p.add(path+".body_regex", "bad regex: %v", err)
-		}
-	}
-	if raw.JSON != nil {
-		if m, ok := raw.JSON.(map[string]any); ok {
-			p.jsonExpects(path+".json", "", m, &e.JSON)
-			sort.Slice(e.JSON, func(i, j int) bool { return e.JSON[i].Path < e.JSON[j].Path })
-		} else {
-			p.add(path+".json", "must be a mapping of dotted path to value")
-		}
-	}
-	e.MaxLatency = p.positiveDur(path+".max_latency", raw.MaxLatency, 0)
-	e.CertMinValidity = p.positiveDur(path+".cert_min_validity", raw.CertMin, 0)
-	return e
-}
-
-// jsonExpects flattens `json: {data: {status: up}}` and
-// `json: {data.status: up}` alike into path → value.
-func (p *parser) jsonExpects(path, prefix string, m map[string]any, out *[]JSONExpect) {
-	for _, key := range sortedKeys(m) {
-		full := key
-		if prefix != "" {
-			full = prefix + "." + key
-		}
-		switch v := m[key].(type) {
-		case map[string]any:
-			p.jsonExpects(path, full, v, out)
-		case string:
-			if s, ok := p.expand(path+"."+full, v); ok {
-				*out = append(*out, JSONExpect{Path: full, Value: s})
-			}
-		case int, int64, uint64, float64, bool:
-			*out = append(*out, JSONExpect{Path: full, Value: fmt.Sprint(v)})
+	for _, key := range slices.Sorted(maps.Keys(m)) {
+		switch {
+		case slices.Contains(known, key):
+		case key == "":
+			p.add(path, "empty key")
 		default:
-			p.add(path+"."+full, "must be a string, number or boolean")
+			p.add(join(path, key), "unknown key")
 		}
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return m
 }

@@ -56,38 +56,6 @@ func checkName(name string) string {
 	return ""
 }
 
-// parseTargetURL parses a target URL. Its messages never quote the URL,
-// which may carry credentials.
-func parseTargetURL(s string) (*url.URL, string) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, "not a valid URL"
-	}
-	switch u.Scheme {
-	case "http", "https":
-		if u.Host == "" {
-			return nil, "needs a host"
-		}
-		if msg := checkPort(u.Port(), true); msg != "" {
-			return nil, msg
-		}
-	case "tcp":
-		host, port, err := net.SplitHostPort(u.Host)
-		if err != nil || host == "" || port == "" {
-			return nil, "tcp needs host:port (like tcp://db.example:5432)"
-		}
-		if msg := checkPort(port, false); msg != "" {
-			return nil, msg
-		}
-		if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-			return nil, "tcp takes only host:port"
-		}
-	default:
-		return nil, "scheme must be http, https or tcp"
-	}
-	return u, ""
-}
-
 // checkPort reports what is wrong with a port number, or "". emptyOK
 // allows none, as in a URL with the scheme's default port.
 func checkPort(port string, emptyOK bool) string {
@@ -149,32 +117,6 @@ func parseOrigin(s string) (string, string) {
 	return strings.ToLower(u.Scheme + "://" + u.Host), ""
 }
 
-// parseStatus parses one expected status: a code (200, "404") or a class
-// ("2xx").
-func parseStatus(v any) (StatusRange, bool) {
-	var n int
-	switch x := v.(type) {
-	case int:
-		n = x
-	case string:
-		s := strings.ToLower(strings.TrimSpace(x))
-		if len(s) == 3 && s[1:] == "xx" && '1' <= s[0] && s[0] <= '5' {
-			lo := int(s[0]-'0') * 100
-			return StatusRange{lo, lo + 99}, true
-		}
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			return StatusRange{}, false
-		}
-	default:
-		return StatusRange{}, false
-	}
-	if n < 100 || n > 599 {
-		return StatusRange{}, false
-	}
-	return StatusRange{n, n}, true
-}
-
 // parsePrefix parses a CIDR; a bare address is a one-address prefix.
 func parsePrefix(s string) (netip.Prefix, bool) {
 	if pfx, err := netip.ParsePrefix(s); err == nil {
@@ -184,16 +126,4 @@ func parsePrefix(s string) (netip.Prefix, bool) {
 		return netip.PrefixFrom(addr, addr.BitLen()), true
 	}
 	return netip.Prefix{}, false
-}
-
-// checkMethod reports whether m is an HTTP method token.
-func checkMethod(m string) bool {
-	return m != "" && strings.IndexFunc(m, func(r rune) bool { return !('A' <= r && r <= 'Z') }) < 0
-}
-
-// checkHeaderName reports whether name is an HTTP header field name.
-func checkHeaderName(name string) bool {
-	return name != "" && strings.IndexFunc(name, func(r rune) bool {
-		return r > '~' || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
-	}) < 0
 }

@@ -52,8 +52,7 @@ func BenchmarkHTTP(b *testing.B) {
 				p = newHTTPProber(true)
 			}
 			tg := target(b, c.url)
-			tg.TLSSkipVerify = true
-			tg.Expect = c.expect
+			tg.Spec = HTTPSpec{TLSSkipVerify: true, Expect: c.expect}
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

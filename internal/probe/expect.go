@@ -2,9 +2,35 @@ package probe
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
+
+// Expect holds the assertions evaluated over an HTTP result. The zero value
+// means "status 2xx".
+type Expect struct {
+	Status       []StatusRange // any of them; empty means 200–299
+	BodyContains string
+	BodyRegex    *regexp.Regexp
+	JSON         []JSONExpect  // sorted by Path when decoded from a config
+	MaxLatency   time.Duration // 0: no bound
+	// CertMinValidity fails an https probe whose leaf certificate expires
+	// sooner than this after the probe started; 0: no bound.
+	CertMinValidity time.Duration
+}
+
+// StatusRange is an inclusive range of HTTP status codes: 200 is {200, 200},
+// "2xx" is {200, 299}.
+type StatusRange struct{ Lo, Hi int }
+
+// JSONExpect asserts that the value at a dotted path of a JSON body, printed
+// as a string, equals Value. Config keys arrive lower-cased, so the probe
+// matches JSON object keys case-insensitively.
+type JSONExpect struct {
+	Path  string // data.status, items.0.id
+	Value string
+}
 
 // maxQuote is how many characters of an expected or seen value a reason
 // quotes; the rest is cut with "…" so the reason stays one short line.

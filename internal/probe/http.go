@@ -5,14 +5,37 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 )
+
+// httpKind probes http:// and https:// URLs; its settings are an HTTPSpec,
+// decoded by decodeHTTP (http_decode.go).
+var httpKind = Kind{
+	Schemes:  []string{"http", "https"},
+	CheckURL: checkHTTPURL,
+	Keys:     []string{"method", "headers", "body", "follow_redirects", "tls_skip_verify", "expect"},
+	Decode:   decodeHTTP,
+	Probe:    HTTP,
+}
+
+// HTTPSpec is the settings of an http or https target. The zero value is a
+// GET that does not follow redirects, verifies TLS and expects a 2xx.
+type HTTPSpec struct {
+	Method          string // default GET
+	Headers         http.Header
+	Body            string
+	FollowRedirects bool
+	TLSSkipVerify   bool
+	Expect          Expect
+}
 
 // MaxBodyBytes is how much of a response body a probe reads. A target that
 // streams gigabytes is cut here: the probe evaluates what it read, sets
@@ -23,7 +46,8 @@ const MaxBodyBytes = 1 << 20
 const UserAgent = "pollerd/1 (+uptime probe)"
 
 // HTTP probes an http or https target: one request, a fresh connection, the
-// body read up to MaxBodyBytes, then Evaluate over the response.
+// body read up to MaxBodyBytes, then Evaluate over the response. t.Spec is an
+// HTTPSpec or nil.
 func HTTP(ctx context.Context, t Target) Result {
 	return defaultHTTP.probe(ctx, t)
 }
@@ -72,16 +96,20 @@ func (p *httpProber) probe(ctx context.Context, t Target) Result {
 	if t.URL == nil {
 		return failed(res, "no url")
 	}
+	spec, ok := t.Spec.(HTTPSpec)
+	if !ok && t.Spec != nil {
+		return failed(res, fmt.Sprintf("http: spec is %T, want HTTPSpec", t.Spec))
+	}
 	timeout := timeoutOf(t)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	tr := newTracer(start)
-	req, err := newRequest(httptrace.WithClientTrace(ctx, tr.clientTrace()), t)
+	req, err := newRequest(httptrace.WithClientTrace(ctx, tr.clientTrace()), t.URL, spec)
 	if err != nil {
 		return failed(res, "request: "+sanitize(err.Error()))
 	}
-	resp, err := p.client(t).Do(req)
+	resp, err := p.client(spec).Do(req)
 	if err != nil {
 		res.Timings = tr.snapshot()
 		res.CertNotAfter = unverifiedNotAfter(err)
@@ -94,7 +122,7 @@ func (p *httpProber) probe(ctx context.Context, t Target) Result {
 		res.CertNotAfter = resp.TLS.PeerCertificates[0].NotAfter
 	}
 	var buf *bytes.Buffer
-	if needsBody(t.Expect) {
+	if needsBody(spec.Expect) {
 		buf = getBuffer()
 		defer putBuffer(buf)
 	}
@@ -105,35 +133,35 @@ func (p *httpProber) probe(ctx context.Context, t Target) Result {
 	if err != nil {
 		return failed(res, "read body: "+errReason(err, ctx.Err(), timeout))
 	}
-	Evaluate(t.Expect, &res, body)
+	Evaluate(spec.Expect, &res, body)
 	return res
 }
 
-func (p *httpProber) client(t Target) *http.Client {
+func (p *httpProber) client(s HTTPSpec) *http.Client {
 	skip, follow := 0, 0
-	if t.TLSSkipVerify {
+	if s.TLSSkipVerify {
 		skip = 1
 	}
-	if t.FollowRedirects {
+	if s.FollowRedirects {
 		follow = 1
 	}
 	return p.clients[skip][follow]
 }
 
-func newRequest(ctx context.Context, t Target) (*http.Request, error) {
-	method := t.Method
+func newRequest(ctx context.Context, u *url.URL, s HTTPSpec) (*http.Request, error) {
+	method := s.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	var body io.Reader
-	if t.Body != "" {
-		body = strings.NewReader(t.Body)
+	if s.Body != "" {
+		body = strings.NewReader(s.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, t.URL.String(), body)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return nil, err
 	}
-	for k, vs := range t.Headers {
+	for k, vs := range s.Headers {
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}

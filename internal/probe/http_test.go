@@ -54,7 +54,7 @@ func TestHTTP_Assertions(t *testing.T) {
 				_, _ = io.WriteString(w, tt.body)
 			})
 			tg := target(t, srv.URL+"/health")
-			tg.Expect = tt.expect
+			tg.Spec = HTTPSpec{Expect: tt.expect}
 			res := HTTP(context.Background(), tg)
 			if tt.wantLat {
 				if res.OK || !strings.HasPrefix(res.Reason, "latency ") || !strings.HasSuffix(res.Reason, " over 1ms") {
@@ -85,9 +85,11 @@ func TestHTTP_Request(t *testing.T) {
 		{name: "defaults", tg: func(tg Target) Target { return tg },
 			want: seen{method: "GET", ua: UserAgent}},
 		{name: "method headers body", tg: func(tg Target) Target {
-			tg.Method = "POST"
-			tg.Body = `{"ping": true}`
-			tg.Headers = http.Header{"X-Probe": {"pollerd"}, "User-Agent": {"custom/1"}, "Host": {"home.example"}}
+			tg.Spec = HTTPSpec{
+				Method:  "POST",
+				Body:    `{"ping": true}`,
+				Headers: http.Header{"X-Probe": {"pollerd"}, "User-Agent": {"custom/1"}, "Host": {"home.example"}},
+			}
 			return tg
 		}, want: seen{method: "POST", body: `{"ping": true}`, ua: "custom/1", probe: "pollerd", host: "home.example"}},
 	}
@@ -135,8 +137,7 @@ func TestHTTP_Redirects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tg := target(t, srv.URL+"/old")
-			tg.FollowRedirects = tt.follow
-			tg.Expect = tt.expect
+			tg.Spec = HTTPSpec{FollowRedirects: tt.follow, Expect: tt.expect}
 			res := HTTP(context.Background(), tg)
 			if res.StatusCode != tt.wantStatus || res.Reason != tt.wantReason {
 				t.Errorf("got %d %q, want %d %q", res.StatusCode, res.Reason, tt.wantStatus, tt.wantReason)
@@ -173,8 +174,7 @@ func TestHTTP_TLS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tg := target(t, tt.srv.URL)
-			tg.TLSSkipVerify = tt.skip
-			tg.Expect = tt.expect
+			tg.Spec = HTTPSpec{TLSSkipVerify: tt.skip, Expect: tt.expect}
 			res := HTTP(context.Background(), tg)
 			if res.Reason != tt.want || res.OK != (tt.want == "") {
 				t.Fatalf("got ok=%v %q, want %q", res.OK, res.Reason, tt.want)
@@ -224,7 +224,7 @@ func TestHTTP_Timeout(t *testing.T) {
 			t.Cleanup(func() { close(release) }) // runs before srv.Close
 			tg := target(t, srv.URL)
 			tg.Timeout = 200 * time.Millisecond
-			tg.Expect.BodyContains = "never"
+			tg.Spec = HTTPSpec{Expect: Expect{BodyContains: "never"}}
 			res := HTTP(context.Background(), tg)
 			if res.OK || res.Reason != tt.want {
 				t.Fatalf("got ok=%v %q, want %q", res.OK, res.Reason, tt.want)
@@ -261,7 +261,7 @@ func TestHTTP_EndlessBody(t *testing.T) {
 				}
 			})
 			tg := target(t, srv.URL)
-			tg.Expect = tt.expect
+			tg.Spec = HTTPSpec{Expect: tt.expect}
 			res := HTTP(context.Background(), tg)
 			if res.Reason != tt.want || res.OK != (tt.want == "") {
 				t.Fatalf("got ok=%v %q, want %q", res.OK, res.Reason, tt.want)
@@ -351,7 +351,7 @@ func TestHTTP_ReasonsHideSecrets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tg := target(t, tt.url)
-			tg.FollowRedirects = tt.follow
+			tg.Spec = HTTPSpec{FollowRedirects: tt.follow}
 			res := HTTP(context.Background(), tg)
 			if res.OK {
 				t.Fatal("probe passed")

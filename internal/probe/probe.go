@@ -20,9 +20,7 @@ package probe
 
 import (
 	"context"
-	"net/http"
 	"net/url"
-	"regexp"
 	"time"
 )
 
@@ -30,40 +28,11 @@ import (
 // of its own: Run applies Timeout.
 type Target struct {
 	Name    string
-	URL     *url.URL // http, https or tcp scheme
+	URL     *url.URL // its scheme picks the kind (see KindOf)
 	Timeout time.Duration
-
-	// HTTP only.
-	Method          string // default GET
-	Headers         http.Header
-	Body            string
-	FollowRedirects bool
-	TLSSkipVerify   bool
-	Expect          Expect
-}
-
-// Expect holds the assertions evaluated over an HTTP result. The zero value
-// means "status 2xx".
-type Expect struct {
-	Status       []StatusRange // any of them; empty means 200–299
-	BodyContains string
-	BodyRegex    *regexp.Regexp
-	JSON         []JSONExpect
-	MaxLatency   time.Duration // 0: no bound
-	// CertMinValidity fails an https probe whose leaf certificate expires
-	// sooner than this after the probe started; 0: no bound.
-	CertMinValidity time.Duration
-}
-
-// StatusRange is an inclusive range of HTTP status codes: 200 is {200, 200},
-// "2xx" is {200, 299}.
-type StatusRange struct{ Lo, Hi int }
-
-// JSONExpect asserts that the value at a dotted path of a JSON body, printed
-// as a string, equals Value.
-type JSONExpect struct {
-	Path  string // data.status, items.0.id
-	Value string
+	// Spec holds the kind's own settings: an HTTPSpec for http and https,
+	// nothing for tcp. nil means the kind's defaults.
+	Spec any
 }
 
 // Timings are the phases of an HTTP probe, measured with net/http/httptrace.

@@ -10,8 +10,8 @@ import (
 // hang forever; the config normally sets one.
 const DefaultTimeout = 10 * time.Second
 
-// Run probes t with the kind its URL scheme names: http and https go to
-// HTTP, tcp to TCP. Each kind applies t.Timeout as a deadline on ctx. Run
+// Run probes t with the kind its URL scheme names (see KindOf): http and
+// https go to HTTP, tcp to TCP. Each kind applies t.Timeout as a deadline on ctx. Run
 // never panics: an unknown scheme, a missing URL or even a bug in a probe is
 // a failed Result with a reason.
 func Run(ctx context.Context, t Target) (res Result) {
@@ -26,14 +26,11 @@ func Run(ctx context.Context, t Target) (res Result) {
 	if t.URL == nil {
 		return failed(Result{At: time.Now()}, "no url")
 	}
-	switch t.URL.Scheme {
-	case "http", "https":
-		return HTTP(ctx, t)
-	case "tcp":
-		return TCP(ctx, t)
-	default:
+	k, ok := KindOf(t.URL.Scheme)
+	if !ok {
 		return failed(Result{At: time.Now()}, fmt.Sprintf("unsupported scheme %q", truncate(t.URL.Scheme)))
 	}
+	return k.Probe(ctx, t)
 }
 
 // timeoutOf is the deadline a probe of t gets.

@@ -3,8 +3,31 @@ package probe
 import (
 	"context"
 	"net"
+	"net/url"
 	"time"
 )
+
+// tcpKind probes tcp://host:port URLs. It takes no settings.
+var tcpKind = Kind{
+	Schemes:  []string{"tcp"},
+	CheckURL: checkTCPURL,
+	Probe:    TCP,
+}
+
+// checkTCPURL: a tcp URL is host:port and nothing else.
+func checkTCPURL(u *url.URL) string {
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || host == "" || port == "" {
+		return "tcp needs host:port (like tcp://db.example:5432)"
+	}
+	if msg := checkPort(port, false); msg != "" {
+		return msg
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "tcp takes only host:port"
+	}
+	return ""
+}
 
 // tcpDialer is shared: a net.Dialer holds only settings.
 var tcpDialer = &net.Dialer{KeepAlive: -1}

@@ -1,0 +1,83 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pollerd/pollerd/internal/probe"
+)
+
+// TestParse_ProbeTarget: every target carries what probe.Run needs, with
+// the spec of its kind.
+func TestParse_ProbeTarget(t *testing.T) {
+	const src = `
+targets:
+  - name: api
+    url: https://example.com/health
+    timeout: 3s
+  - name: db
+    url: tcp://db.example:5432
+`
+	c := mustParse(t, src, noEnv)
+	api, db := c.Targets[0].Probe, c.Targets[1].Probe
+	if api.Name != "api" || api.URL != c.Targets[0].ParsedURL || api.Timeout != 3*time.Second {
+		t.Errorf("api = %+v", api)
+	}
+	if _, ok := api.Spec.(probe.HTTPSpec); !ok {
+		t.Errorf("api spec is %T, want probe.HTTPSpec", api.Spec)
+	}
+	if db.Name != "db" || db.URL.Host != "db.example:5432" || db.Timeout != 10*time.Second || db.Spec != nil {
+		t.Errorf("db = %+v, want no spec", db)
+	}
+}
+
+func TestConfig_TargetNamesAndServiceTargets(t *testing.T) {
+	const src = `
+targets:
+  - {name: web, url: "https://example.com/"}
+  - {name: api, url: "https://example.com/api"}
+  - {name: db, url: "tcp://db.example:5432"}
+services:
+  - {name: app, targets: [api, db]}
+  - {name: site, targets: [web]}
+  - {name: quiet}
+`
+	c := mustParse(t, src, noEnv)
+	if got, want := c.TargetNames(), []string{"web", "api", "db"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("TargetNames() = %v, want %v (file order)", got, want)
+	}
+	want := map[string][]string{"app": {"api", "db"}, "site": {"web"}, "quiet": nil}
+	if got := c.ServiceTargets(); !reflect.DeepEqual(got, want) {
+		t.Errorf("ServiceTargets() = %v, want %v", got, want)
+	}
+	empty := mustParse(t, "", noEnv)
+	if n, s := empty.TargetNames(), empty.ServiceTargets(); len(n) != 0 || len(s) != 0 {
+		t.Errorf("empty config: %v %v", n, s)
+	}
+}
+
+// TestMessages_FromRegistry pins the messages that are derived from the
+// probe kinds, so a new kind changes them only by adding its name.
+func TestMessages_FromRegistry(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{orList(nil), ""},
+		{orList([]string{"a"}), "a"},
+		{orList([]string{"a", "b"}), "a or b"},
+		{orList([]string{"a", "b", "c"}), "a, b or c"},
+		{schemesLabel([]string{"https", "http"}), "http(s)"},
+		{schemesLabel([]string{"tcp"}), "tcp"},
+		{schemesLabel([]string{"dns"}), "dns"},
+		{orList(kindsTaking("method")), "http(s)"},
+		{orList(kindsTaking("interval")), ""},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+	_, _, msg := parseTargetURL("gopher://example.com/")
+	if msg != "scheme must be http, https or tcp" {
+		t.Errorf("scheme message = %q", msg)
+	}
+}
