@@ -73,7 +73,8 @@ type Target struct {
 	// it, it is min(defaults.timeout, Interval), so a short interval never
 	// needs a timeout of its own; an explicit timeout must be below Interval.
 	Probe probe.Target `json:"-"`
-	// ParsedURL is Probe.URL (scheme http, https or tcp).
+	// ParsedURL is the same pointer as Probe.URL, for readers that only
+	// need the URL (its scheme names the kind: http, https or tcp).
 	ParsedURL *url.URL `json:"-"`
 
 	// Exactly one of Interval and Schedule drives the probe. Interval is 0

@@ -144,29 +144,28 @@ func (p *parser) spec(path string, kind *probe.Kind, in map[string]any) any {
 	return kind.Decode(targetDecoder{p: p, path: path}, own)
 }
 
-// onlyKindTakingAll returns the one kind that takes every key set in in,
-// or nil when no key is set or no kind, or more than one, takes them all.
+// onlyKindTakingAll returns the one kind that takes every key set in in;
+// nil when none is set, or when no kind or more than one takes them all.
 func onlyKindTakingAll(in map[string]any) *probe.Kind {
-	var found *probe.Kind
-	for _, k := range probe.Kinds() {
-		takes, set := true, false
-		for key, v := range in {
-			if v != nil {
-				set = true
-				takes = takes && k.Takes(key)
-			}
-		}
-		if !set {
-			return nil
-		}
-		if takes {
-			if found != nil {
-				return nil
-			}
-			found = &k
+	var keys []string
+	for key, v := range in {
+		if v != nil {
+			keys = append(keys, key)
 		}
 	}
-	return found
+	if len(keys) == 0 {
+		return nil
+	}
+	var found []probe.Kind
+	for _, k := range probe.Kinds() {
+		if !slices.ContainsFunc(keys, func(key string) bool { return !k.Takes(key) }) {
+			found = append(found, k)
+		}
+	}
+	if len(found) != 1 {
+		return nil
+	}
+	return &found[0]
 }
 
 // kindsTaking names the kinds that take key, as a user would say them

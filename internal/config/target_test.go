@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +80,36 @@ func TestMessages_FromRegistry(t *testing.T) {
 	_, _, msg := parseTargetURL("gopher://example.com/")
 	if msg != "scheme must be http, https or tcp" {
 		t.Errorf("scheme message = %q", msg)
+	}
+}
+
+// TestParse_KindKeysWithBadURL: when the URL names no kind, keys that only
+// one kind takes are still checked as that kind's, so one run of validate
+// lists every problem.
+func TestParse_KindKeysWithBadURL(t *testing.T) {
+	tests := map[string][]want{
+		`targets: [{name: a, url: "gopher://x", method: "g et"}]`: {
+			{"targets[0].url", "scheme must be http, https or tcp"},
+			{"targets[0].method", `"G ET" is not an HTTP method`}},
+		`targets: [{name: a, expect: {bodycontains: x}}]`: {
+			{"targets[0].url", "required"},
+			{"targets[0].expect.bodycontains", "unknown key"}},
+		`targets: [{name: a, url: "tcp://x", follow_redirects: maybe}]`: {
+			{"targets[0].url", "tcp needs host:port"},
+			{"targets[0].follow_redirects", "must be true or false"}},
+	}
+	for src, wants := range tests {
+		t.Run(src, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(src), "/", noEnv)
+			ps := Problems(err)
+			for _, w := range wants {
+				if !hasProblem(ps, w) {
+					t.Errorf("missing problem %s: …%s…", w.path, w.msg)
+				}
+			}
+			if len(ps) != len(wants) {
+				t.Errorf("got %d problems, want %d:\n%v", len(ps), len(wants), err)
+			}
+		})
 	}
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // kinds is the registry: every probe kind by name. A new kind is one file
-// that declares its Kind, plus one line here; internal/config and cmd find
-// it through KindOf, Kinds and Schemes.
+// that declares its Kind, plus one line here: Run dispatches by it, and
+// internal/config decodes and checks targets through KindOf, Kinds and
+// Schemes, so neither config nor cmd changes.
 var kinds = map[string]Kind{
 	"http": httpKind,
 	"tcp":  tcpKind,
