@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"sync"
@@ -12,9 +11,7 @@ import (
 	"time"
 
 	"github.com/pollerd/pollerd/internal/alert"
-	"github.com/pollerd/pollerd/internal/alert/logsink"
 	"github.com/pollerd/pollerd/internal/alert/outbox"
-	"github.com/pollerd/pollerd/internal/alert/slack"
 	"github.com/pollerd/pollerd/internal/config"
 	"github.com/pollerd/pollerd/internal/ingest"
 	"github.com/pollerd/pollerd/internal/monitor"
@@ -34,10 +31,6 @@ const (
 	flushTimeout     = 5 * time.Second
 	stopTimeout      = 12 * time.Second // all steps together; the unit allows 15
 )
-
-// notifierKinds are the channel kinds pollerd has: the names a report's
-// `types` may use.
-var notifierKinds = []string{"slack", "log"}
 
 func newRunCmd() *cobra.Command {
 	return &cobra.Command{
@@ -160,7 +153,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	services := cfg.ServiceTargets()
 	ing, err := ingest.New(ingest.Options{
 		Services:       ingestServices(cfg),
-		Channels:       notifierKinds,
+		Channels:       cfg.Alerting.ChannelNames(),
 		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
 		PerIP:          rate.Limit(cfg.Ingest.RateLimit.PerIP),
 		PerIPBurst:     cfg.Ingest.RateLimit.PerIPBurst,
@@ -179,7 +172,9 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Addr:       cfg.Listen,
 		Ingest:     ing,
 		IngestPath: cfg.Ingest.Path,
-		Status:     statusSource{cfg: cfg, mon: mon, db: db, engine: engine, now: time.Now},
+		Status: &web.Assembler{Live: liveView{cfg: cfg, mon: mon}, Uptime: db,
+			Incidents: incidentView{db: db}, Deliveries: ob},
+		Page: statusPage(cfg, db),
 		Ready: func() error {
 			if !ready.Load() {
 				return errors.New("starting")
@@ -211,34 +206,20 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	}
 }
 
-// buildChannels makes the configured channels; with none, the log.
-func buildChannels(cfg *config.Config, log *zap.Logger) ([]outbox.Channel, error) {
-	s := cfg.Alerting.Slack
-	if s == nil {
-		log.Warn("no alert channel configured (alerting.slack): alerts go to this log only")
-		return []outbox.Channel{{Notifier: logsink.New(log.Named("alert")), All: true}}, nil
-	}
-	if s.Token.Value() != "" {
-		bot, err := slack.NewBot(slack.BotOptions{Token: s.Token.Value(), Channel: s.Channel, Logger: log.Named("slack")})
-		if err != nil {
-			return nil, fmt.Errorf("alerting.slack: %w", err)
-		}
-		return []outbox.Channel{{Notifier: bot, Rate: 1, Burst: 3}}, nil
-	}
-	wh, err := slack.NewWebhook(slack.WebhookOptions{URL: s.WebhookURL.Value(), Logger: log.Named("slack")})
-	if err != nil {
-		return nil, fmt.Errorf("alerting.slack.webhook_url: %w", err)
-	}
-	// Slack takes about one message a second per webhook, with short bursts.
-	return []outbox.Channel{{Notifier: wh, Rate: 1, Burst: 3}}, nil
-}
-
 func channelNames(chs []outbox.Channel) []string {
 	out := make([]string, len(chs))
 	for i, c := range chs {
 		out[i] = c.Notifier.Name()
 	}
 	return out
+}
+
+// statusPage is the status page's options; nil when it is disabled.
+func statusPage(cfg *config.Config, days web.DailySource) *web.PageOptions {
+	if !cfg.StatusPage.Enabled {
+		return nil
+	}
+	return &web.PageOptions{Title: cfg.StatusPage.Title, Days: days}
 }
 
 func ingestServices(cfg *config.Config) []ingest.Service {

@@ -2,82 +2,59 @@ package main
 
 import (
 	"context"
-	"time"
 
-	"github.com/pollerd/pollerd/internal/alert"
 	"github.com/pollerd/pollerd/internal/config"
 	"github.com/pollerd/pollerd/internal/monitor"
 	"github.com/pollerd/pollerd/internal/store"
 	"github.com/pollerd/pollerd/internal/web"
 )
 
-// statusSource builds the status document from the monitor (live state),
-// the store (uptime, incidents) and the engine (the outbox).
-type statusSource struct {
-	cfg    *config.Config
-	mon    *monitor.Monitor
-	db     *store.DB
-	engine *alert.Engine
-	now    func() time.Time
+// The status document is assembled in web (web.Assembler). The layout keeps
+// web from importing the monitor and the store, so the two views below hand
+// it their records field by field; everything else (windows, joins, order,
+// redaction) is web's.
+
+// liveView is the monitor's live state with each target's kind and URL.
+type liveView struct {
+	cfg *config.Config
+	mon *monitor.Monitor
 }
 
-var _ web.StatusSource = statusSource{}
-
-// uptimeWindows are the spans the status API reports uptime over.
-var uptimeWindows = []struct {
-	name string
-	span time.Duration
-}{{"24h", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}, {"30d", 30 * 24 * time.Hour}}
-
-func (s statusSource) Status(ctx context.Context) (web.Status, error) {
-	now := s.now()
-	uptimes := make([]map[string]store.UptimeOf, len(uptimeWindows))
-	for i, w := range uptimeWindows {
-		u, err := s.db.UptimeAll(ctx, now.Add(-w.span))
-		if err != nil {
-			return web.Status{}, err
-		}
-		uptimes[i] = u
-	}
-	var doc web.Status
-	for _, st := range s.mon.Statuses() {
-		t, ok := s.cfg.Target(st.Name)
+func (v liveView) Live() []web.Live {
+	sts := v.mon.Statuses()
+	out := make([]web.Live, 0, len(sts))
+	for _, st := range sts {
+		t, ok := v.cfg.Target(st.Name)
 		if !ok {
 			continue
 		}
-		ts := web.TargetStatus{Name: st.Name, Kind: t.ParsedURL.Scheme, URL: t.URL, State: string(st.State)}
-		if !st.Since.IsZero() {
-			since := st.Since
-			ts.Since = &since
-		}
+		l := web.Live{Name: st.Name, Kind: t.Probe.URL.Scheme, URL: t.URL, State: string(st.State), Since: st.Since}
 		if !st.Last.At.IsZero() {
-			ts.LastResult = &web.Result{OK: st.Last.OK, At: st.Last.At, Reason: st.Last.Reason,
+			l.Last = &web.Result{OK: st.Last.OK, At: st.Last.At, Reason: st.Last.Reason,
 				DurationMS: float64(st.Last.Duration.Microseconds()) / 1000, StatusCode: st.Last.StatusCode}
-			ts.LastError = st.Last.Reason
 		}
-		for i, w := range uptimeWindows {
-			if u, ok := uptimes[i][st.Name]; ok {
-				if ts.Uptime == nil {
-					ts.Uptime = make(map[string]float64, len(uptimeWindows))
-				}
-				ts.Uptime[w.name] = u.Ratio
-			}
-		}
-		doc.Targets = append(doc.Targets, ts)
+		out = append(out, l)
 	}
-	doc.Deliveries.Pending, doc.Deliveries.Failed = s.engine.Deliveries()
-	incs, err := s.db.RecentIncidents(ctx, 20)
+	return out
+}
+
+// incidentView lists the store's recent incidents for the status document.
+type incidentView struct{ db *store.DB }
+
+func (v incidentView) RecentIncidents(ctx context.Context, limit int) ([]web.Incident, error) {
+	incs, err := v.db.RecentIncidents(ctx, limit)
 	if err != nil {
-		return web.Status{}, err
+		return nil, err
 	}
+	out := make([]web.Incident, 0, len(incs))
 	for _, inc := range incs {
 		wi := web.Incident{ID: inc.ID, Kind: inc.Kind, Subject: inc.Subject, OpenedAt: inc.OpenedAt,
 			Cause: inc.Cause, Reports: inc.Reports}
-		if !inc.ClosedAt.IsZero() {
+		if !inc.Open() {
 			closed := inc.ClosedAt
 			wi.ClosedAt = &closed
 		}
-		doc.Incidents = append(doc.Incidents, wi)
+		out = append(out, wi)
 	}
-	return doc, nil
+	return out, nil
 }

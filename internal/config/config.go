@@ -23,15 +23,22 @@ import (
 
 // Config is a loaded, validated configuration.
 type Config struct {
-	Listen   string // host:port for ingest, status API and health; default 127.0.0.1:8080
-	StateDir string // absolute; pollerd.db lives here; default ./data next to the file
-	Log      Log
-	Defaults Defaults
-	Alerting Alerting
-	Targets  []Target
-	Services []Service
-	Ingest   Ingest
-	History  History
+	Listen     string // host:port for ingest, status API and health; default 127.0.0.1:8080
+	StateDir   string // absolute; pollerd.db lives here; default ./data next to the file
+	Log        Log
+	Defaults   Defaults
+	Alerting   Alerting
+	Targets    []Target
+	Services   []Service
+	Ingest     Ingest
+	History    History
+	StatusPage StatusPage
+}
+
+// StatusPage configures the HTML status page served at /.
+type StatusPage struct {
+	Enabled bool   // default true
+	Title   string // default "pollerd status"
 }
 
 // Log configures the logger.
@@ -46,19 +53,6 @@ type Defaults struct {
 	Timeout          time.Duration // 10s
 	FailureThreshold int           // 3
 	SuccessThreshold int           // 2
-}
-
-// Alerting lists the configured channels. With none, alerts go to the log.
-type Alerting struct {
-	Slack *Slack // nil when not configured
-}
-
-// Slack is one Slack destination: exactly one of WebhookURL (incoming-webhook
-// mode) or Token (bot mode, with Channel) is set.
-type Slack struct {
-	WebhookURL Secret
-	Token      Secret
-	Channel    string // bot mode only
 }
 
 // Target is one endpoint to probe: what the probe needs, ready to run, and

@@ -11,15 +11,16 @@ import (
 // relative paths. Problems accumulate in p.
 func (p *parser) config(all map[string]any, dir string) *Config {
 	var raw struct {
-		Listen   any `mapstructure:"listen"`
-		StateDir any `mapstructure:"state_dir"`
-		Log      any `mapstructure:"log"`
-		Defaults any `mapstructure:"defaults"`
-		Alerting any `mapstructure:"alerting"`
-		Targets  any `mapstructure:"targets"`
-		Services any `mapstructure:"services"`
-		Ingest   any `mapstructure:"ingest"`
-		History  any `mapstructure:"history"`
+		Listen     any `mapstructure:"listen"`
+		StateDir   any `mapstructure:"state_dir"`
+		Log        any `mapstructure:"log"`
+		Defaults   any `mapstructure:"defaults"`
+		Alerting   any `mapstructure:"alerting"`
+		Targets    any `mapstructure:"targets"`
+		Services   any `mapstructure:"services"`
+		Ingest     any `mapstructure:"ingest"`
+		History    any `mapstructure:"history"`
+		StatusPage any `mapstructure:"status_page"`
 	}
 	p.section("", all, &raw)
 	c := &Config{Listen: p.strOr("listen", raw.Listen, "127.0.0.1:8080")}
@@ -45,6 +46,13 @@ func (p *parser) config(all map[string]any, dir string) *Config {
 	}
 	p.section("history", raw.History, &hist)
 	c.History.RetentionDays = p.intAtLeast("history.retention_days", hist.RetentionDays, 90, 1)
+	var page struct {
+		Enabled any `mapstructure:"enabled"`
+		Title   any `mapstructure:"title"`
+	}
+	p.section("status_page", raw.StatusPage, &page)
+	c.StatusPage.Enabled = p.boolOr("status_page.enabled", page.Enabled, true)
+	c.StatusPage.Title = p.strOr("status_page.title", page.Title, "pollerd status")
 	return c
 }
 
@@ -105,42 +113,6 @@ func (p *parser) cadence(path string, iv, to any, defInterval, defTimeout time.D
 		p.add(join(path, "timeout"), "must be below the interval (%v)", interval)
 	}
 	return interval, timeout
-}
-
-func (p *parser) alerting(v any) Alerting {
-	var raw struct {
-		Slack any `mapstructure:"slack"`
-	}
-	p.section("alerting", v, &raw)
-	var rs struct {
-		WebhookURL any `mapstructure:"webhook_url"`
-		Token      any `mapstructure:"token"`
-		Channel    any `mapstructure:"channel"`
-	}
-	if !p.section("alerting.slack", raw.Slack, &rs) {
-		return Alerting{}
-	}
-	hook, _ := p.str("alerting.slack.webhook_url", rs.WebhookURL)
-	token, _ := p.str("alerting.slack.token", rs.Token)
-	channel, _ := p.str("alerting.slack.channel", rs.Channel)
-	switch {
-	case hook == "" && token == "" && channel == "":
-		// Absent, or every value expanded to empty (${SLACK_WEBHOOK_URL:-}):
-		// no Slack, alerts go to the log.
-		return Alerting{}
-	case hook == "" && token == "":
-		p.add("alerting.slack", "needs webhook_url or token")
-	case hook != "" && token != "":
-		p.add("alerting.slack", "set webhook_url or token, not both")
-	case channel != "" && token == "":
-		p.add("alerting.slack.channel", "only with token (bot mode); a webhook posts to its own channel")
-	}
-	if hook != "" {
-		if msg := checkWebhookURL(hook); msg != "" {
-			p.add("alerting.slack.webhook_url", "%s", msg)
-		}
-	}
-	return Alerting{Slack: &Slack{WebhookURL: Secret(hook), Token: Secret(token), Channel: channel}}
 }
 
 func (p *parser) services(v any, targets []Target) []Service {

@@ -78,8 +78,10 @@ func (db *DB) UptimeAll(ctx context.Context, since time.Time) (map[string]Uptime
 	return out, nil
 }
 
-// DayCounts is one target's probes and failures on one UTC day.
-type DayCounts struct {
+// DayCounts is one target's probes and failures on one UTC day. It is an
+// alias of an unnamed struct so that readers which declare the same shape
+// (web.Day) take the store's answer as it is.
+type DayCounts = struct {
 	Probes, Failures int64
 }
 
@@ -176,6 +178,20 @@ func floorDiv(a, b int64) int64 {
 		q--
 	}
 	return q
+}
+
+// Uptime is each target's share of passed probes since a time: UptimeAll
+// without the probe counts, as the status document shows it.
+func (db *DB) Uptime(ctx context.Context, since time.Time) (map[string]float64, error) {
+	all, err := db.UptimeAll(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]float64, len(all))
+	for name, u := range all {
+		out[name] = u.Ratio
+	}
+	return out, nil
 }
 
 // RecentIncidents returns up to limit incidents, open or closed, newest

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/pollerd/pollerd/internal/alert/logsink"
+	"github.com/pollerd/pollerd/internal/alert/outbox"
+	"github.com/pollerd/pollerd/internal/alert/slack"
+	"github.com/pollerd/pollerd/internal/config"
+)
+
+// channelKinds is the constructor half of the channel registry: kind →
+// the channel built from its config. The config half (which sections exist,
+// and so which names a report's types may use) is config.ChannelKinds; a
+// test keeps the two in step. A new channel is its sub-package under
+// internal/alert, one entry here and one in config.
+var channelKinds = map[string]func(cfg *config.Config, log *zap.Logger) (outbox.Channel, error){
+	config.ChannelLog:   newLogChannel,
+	config.ChannelSlack: newSlackChannel,
+}
+
+// buildChannels makes the configured channels: with none, the log.
+func buildChannels(cfg *config.Config, log *zap.Logger) ([]outbox.Channel, error) {
+	var out []outbox.Channel
+	for _, c := range cfg.Alerting.Channels() {
+		build, ok := channelKinds[c.Kind]
+		if !ok {
+			return nil, fmt.Errorf("alerting: channel kind %q has no constructor", c.Kind)
+		}
+		ch, err := build(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		ch.All = c.Fallback
+		if ch.All {
+			log.Warn("no alert channel configured (alerting.slack): alerts go to this log only")
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+func newLogChannel(_ *config.Config, log *zap.Logger) (outbox.Channel, error) {
+	return outbox.Channel{Notifier: logsink.New(log.Named("alert"))}, nil
+}
+
+// newSlackChannel is bot mode with a token, else an incoming webhook. Slack
+// takes about one message a second, with short bursts: the outbox paces it.
+func newSlackChannel(cfg *config.Config, log *zap.Logger) (outbox.Channel, error) {
+	s := cfg.Alerting.Slack
+	if s.Token.Value() != "" {
+		bot, err := slack.NewBot(slack.BotOptions{Token: s.Token.Value(), Channel: s.Channel, Logger: log.Named("slack")})
+		if err != nil {
+			return outbox.Channel{}, fmt.Errorf("alerting.slack: %w", err)
+		}
+		return outbox.Channel{Notifier: bot, Rate: 1, Burst: 3}, nil
+	}
+	wh, err := slack.NewWebhook(slack.WebhookOptions{URL: s.WebhookURL.Value(), Logger: log.Named("slack")})
+	if err != nil {
+		return outbox.Channel{}, fmt.Errorf("alerting.slack.webhook_url: %w", err)
+	}
+	return outbox.Channel{Notifier: wh, Rate: 1, Burst: 3}, nil
+}
