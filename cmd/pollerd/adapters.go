@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/pollerd/pollerd/internal/alert"
 	"github.com/pollerd/pollerd/internal/monitor"
 	"github.com/pollerd/pollerd/internal/store"
@@ -39,18 +37,6 @@ func (s monitorSink) Transition(t monitor.Transition) {
 		Since:  t.Since,
 		Reason: t.Result.Reason,
 	})
-}
-
-// confirmer probes a service's targets when its clients report failures.
-type confirmer struct {
-	mon      *monitor.Monitor
-	services map[string][]string
-}
-
-func (c confirmer) Confirm(ctx context.Context, service string) {
-	if targets := c.services[service]; len(targets) > 0 {
-		c.mon.Confirm(ctx, targets)
-	}
 }
 
 // initialStatuses turns the store's records into the monitor's restored state.

@@ -139,6 +139,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Sink:            monitorSink{db: db, engine: engine},
 		Probe:           probe.Run,
 		ConfirmCooldown: cfg.Ingest.ConfirmCooldown,
+		Services:        cfg.ServiceTargets(),
 		Logger:          log.Named("monitor"),
 	})
 	if err != nil {
@@ -150,7 +151,6 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 
 	// Ingest and HTTP, last: stopped first, so no report arrives for a
 	// stopped monitor or engine.
-	services := cfg.ServiceTargets()
 	ing, err := ingest.New(ingest.Options{
 		Services:       ingestServices(cfg),
 		Channels:       cfg.Alerting.ChannelNames(),
@@ -160,7 +160,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Global:         rate.Limit(cfg.Ingest.RateLimit.Global),
 		TrustedProxies: cfg.Ingest.TrustedProxies,
 		Reports:        engine,
-		Confirmer:      confirmer{mon: mon, services: services},
+		Confirmer:      mon,
 		Logger:         log.Named("ingest"),
 	})
 	if err != nil {

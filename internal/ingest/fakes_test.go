@@ -50,7 +50,7 @@ type confirmerFunc func(ctx context.Context, service string)
 
 var _ Confirmer = confirmerFunc(nil)
 
-func (f confirmerFunc) Confirm(ctx context.Context, service string) { f(ctx, service) }
+func (f confirmerFunc) ConfirmService(ctx context.Context, service string) { f(ctx, service) }
 
 // recorder is an engine fake that keeps what it was given.
 type recorder struct {

@@ -92,7 +92,7 @@ type Reports interface {
 // Confirmer probes a service's targets at once and returns when they are
 // settled or ctx ends.
 type Confirmer interface {
-	Confirm(ctx context.Context, service string)
+	ConfirmService(ctx context.Context, service string)
 }
 
 // Handler serves the report endpoint. Create it with New; stop it with
@@ -305,7 +305,7 @@ func (h *Handler) confirm(rep alert.Report) {
 		defer h.wg.Done()
 		ctx, cancel := context.WithTimeout(h.ctx, h.confirmTimeout)
 		defer cancel()
-		h.confirmer.Confirm(ctx, rep.Service)
+		h.confirmer.ConfirmService(ctx, rep.Service)
 		h.reports.Settle(rep)
 	}()
 }

@@ -27,6 +27,18 @@ type confirmation struct {
 // Confirmation probes go through the same state machine and Sink as
 // scheduled ones and never overlap the target's scheduled probe.
 func (m *Monitor) Confirm(ctx context.Context, targets []string) []Status {
+	return m.confirm(ctx, targets)
+}
+
+// ConfirmService confirms the targets of a service whose clients report
+// failures (Options.Services); a service with none is not probed.
+func (m *Monitor) ConfirmService(ctx context.Context, service string) {
+	if targets := m.services[service]; len(targets) > 0 {
+		m.confirm(ctx, targets)
+	}
+}
+
+func (m *Monitor) confirm(ctx context.Context, targets []string) []Status {
 	entries := make([]*entry, 0, len(targets))
 	seen := make(map[string]bool, len(targets))
 	var waits []*confirmation

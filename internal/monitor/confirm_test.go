@@ -196,3 +196,26 @@ func TestConfirmGap(t *testing.T) {
 		}
 	}
 }
+
+func TestMonitor_ConfirmService(t *testing.T) {
+	tests := []struct {
+		name    string
+		service string
+		probes  int
+	}{
+		{"a service's targets are confirmed", "shop", 3},
+		{"an unknown service probes nothing", "nope", 0},
+		{"a service with no targets probes nothing", "empty", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fp := newFakeProbe(failing)
+			m := newTestMonitor(t, Options{Targets: []Target{confirmTarget()}, Sink: &recordingSink{}, Probe: fp.probe,
+				ConfirmInterval: time.Millisecond, Services: map[string][]string{"shop": {"api"}, "empty": nil}})
+			m.ConfirmService(context.Background(), tt.service)
+			if n := fp.count("api"); n != tt.probes {
+				t.Errorf("%d probes of api, want %d", n, tt.probes)
+			}
+		})
+	}
+}

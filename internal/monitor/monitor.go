@@ -44,8 +44,11 @@ type Options struct {
 	// ConfirmCooldown is the minimum time between two confirmations of one
 	// target (default 1m); within it Confirm reports the current state.
 	ConfirmCooldown time.Duration
-	Logger          *zap.Logger      // default: no logging
-	Now             func() time.Time // default time.Now; for Since and cooldowns
+	// Services maps a service (the name client reports carry) to its
+	// targets, for ConfirmService.
+	Services map[string][]string
+	Logger   *zap.Logger      // default: no logging
+	Now      func() time.Time // default time.Now; for Since and cooldowns
 }
 
 // Monitor schedules and probes targets. Start starts it; Stop stops it and
@@ -57,6 +60,7 @@ type Monitor struct {
 	now             func() time.Time
 	confirmInterval time.Duration
 	confirmCooldown time.Duration
+	services        map[string][]string // service → targets, for ConfirmService
 
 	// slots bounds the probes in flight across all targets.
 	slots   chan struct{}
@@ -150,6 +154,7 @@ func New(o Options) (*Monitor, error) {
 		now:             o.Now,
 		confirmInterval: o.ConfirmInterval,
 		confirmCooldown: o.ConfirmCooldown,
+		services:        o.Services,
 		slots:           make(chan struct{}, o.MaxConcurrent),
 		byName:          make(map[string]*entry, len(o.Targets)),
 		cron:            cron.New(cron.WithLogger(cronLogger{o.Logger.Sugar()})),
