@@ -16,7 +16,10 @@ import (
 // and so which names a report's types may use) is config.ChannelKinds; a
 // test keeps the two in step. A new channel is its sub-package under
 // internal/alert, one entry here and one in config.
-var channelKinds = map[string]func(cfg *config.Config, log *zap.Logger) (outbox.Channel, error){
+//
+// A constructor gets the channel to build (c.Name tells one webhook from
+// another; for the other kinds it is the kind).
+var channelKinds = map[string]func(cfg *config.Config, c config.Channel, log *zap.Logger) (outbox.Channel, error){
 	config.ChannelLog:   newLogChannel,
 	config.ChannelSlack: newSlackChannel,
 }
@@ -29,7 +32,7 @@ func buildChannels(cfg *config.Config, log *zap.Logger) ([]outbox.Channel, error
 		if !ok {
 			return nil, fmt.Errorf("alerting: channel kind %q has no constructor", c.Kind)
 		}
-		ch, err := build(cfg, log)
+		ch, err := build(cfg, c, log)
 		if err != nil {
 			return nil, err
 		}
@@ -42,13 +45,13 @@ func buildChannels(cfg *config.Config, log *zap.Logger) ([]outbox.Channel, error
 	return out, nil
 }
 
-func newLogChannel(_ *config.Config, log *zap.Logger) (outbox.Channel, error) {
+func newLogChannel(_ *config.Config, _ config.Channel, log *zap.Logger) (outbox.Channel, error) {
 	return outbox.Channel{Notifier: logsink.New(log.Named("alert"))}, nil
 }
 
 // newSlackChannel is bot mode with a token, else an incoming webhook. Slack
 // takes about one message a second, with short bursts: the outbox paces it.
-func newSlackChannel(cfg *config.Config, log *zap.Logger) (outbox.Channel, error) {
+func newSlackChannel(cfg *config.Config, _ config.Channel, log *zap.Logger) (outbox.Channel, error) {
 	s := cfg.Alerting.Slack
 	if s.Token.Value() != "" {
 		bot, err := slack.NewBot(slack.BotOptions{Token: s.Token.Value(), Channel: s.Channel, Logger: log.Named("slack")})
