@@ -1,9 +1,9 @@
 // Package store owns pollerd's durable state in one SQLite file
 // (state_dir/pollerd.db): target states and counters, incidents, the outbox
-// of deliveries, and probe history (per minute for 48 h, per hour after). It applies its embedded
-// migrations at open, refuses files it cannot trust (corrupt, or written by
-// a newer pollerd) with one clear error, and batches the per-probe writes so
-// a probe never costs a transaction.
+// of deliveries, and probe history (per minute for 48 h, per hour after). It
+// applies its embedded migrations at open, refuses files it cannot trust
+// (corrupt, or written by a newer pollerd) with one clear error, and batches
+// the per-probe writes so a probe never costs a transaction.
 package store
 
 import (
