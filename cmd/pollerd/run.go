@@ -194,11 +194,18 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	log.Info("pollerd started", zap.String("version", versionString()), zap.Int("targets", len(cfg.Targets)),
 		zap.Int("services", len(cfg.Services)), zap.Strings("channels", channelNames(channels)),
 		zap.String("state_dir", cfg.StateDir))
+	// systemd last: READY=1 means listening with the schedule armed.
+	sd := newSystemd(log.Named("systemd"))
+	sd.ready()
+	if stop := sd.startWatchdog(mon); stop != nil {
+		lc.onStop("watchdog", httpDrainTimeout, stop)
+	}
 
 	for {
 		select {
 		case <-ctx.Done():
 			log.Info("stopping", zap.String("cause", context.Cause(ctx).Error()))
+			sd.stopping()
 			return nil
 		case <-hup:
 			log.Info("SIGHUP received; reload is not supported yet, ignored")

@@ -35,13 +35,16 @@ func TestUnit_Contract(t *testing.T) {
 		{"runs the daemon with the default config", "ExecStart=/usr/local/bin/pollerd run --config /etc/pollerd/pollerd.yaml"},
 		{"leaves room for the 5 s outbox flush", "TimeoutStopSec=15"},
 		{"reload is SIGHUP", "ExecReload=/bin/kill -HUP $MAINPID"},
+		{"tells systemd when it is ready (cmd/pollerd/systemd.go)", "Type=notify"},
+		{"only pollerd itself may notify", "NotifyAccess=main"},
+		{"restarted when the scheduler stops petting", "WatchdogSec=30s"},
 		{"secrets file is optional", "EnvironmentFile=-/etc/pollerd/pollerd.env"},
 		{"state_dir is /var/lib/pollerd", "StateDirectory=pollerd"},
 		{"config under /etc/pollerd", "ConfigurationDirectory=pollerd"},
 		{"no fixed user", "DynamicUser=yes"},
 		{"restarts on failure", "Restart=on-failure"},
 		{"no capabilities", "CapabilityBoundingSet="},
-		{"internet and journal sockets only", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX"},
+		{"internet, journal and notify sockets only", "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,6 +49,9 @@ type Options struct {
 	Services map[string][]string
 	Logger   *zap.Logger      // default: no logging
 	Now      func() time.Time // default time.Now; for Since and cooldowns
+	// Tick is the period of the scheduler's liveness tick (default
+	// DefaultTick); see Liveness.
+	Tick time.Duration
 }
 
 // Monitor schedules and probes targets. Start starts it; Stop stops it and
@@ -67,6 +70,7 @@ type Monitor struct {
 	entries []*entry // sorted by name; fixed after New
 	byName  map[string]*entry
 	cron    *cron.Cron
+	alive   *liveness // the scheduler's own tick; see Liveness
 
 	// ctx is the root of every probe's ctx; cancel (in Stop) aborts them all.
 	ctx    context.Context
@@ -145,6 +149,9 @@ func New(o Options) (*Monitor, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Tick <= 0 {
+		o.Tick = DefaultTick
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Monitor{
@@ -160,6 +167,7 @@ func New(o Options) (*Monitor, error) {
 		cron:            cron.New(cron.WithLogger(cronLogger{o.Logger.Sugar()})),
 		ctx:             ctx,
 		cancel:          cancel,
+		alive:           &liveness{every: o.Tick},
 	}
 
 	start := o.Now()
@@ -236,6 +244,7 @@ func New(o Options) (*Monitor, error) {
 		g := groups[key]
 		m.cron.Schedule(g.sched, cron.FuncJob(func() { m.scheduleGroup(g.entries) }))
 	}
+	m.cron.Schedule(m.alive.schedule(), cron.FuncJob(func() { m.alive.tick(m.now()) }))
 	return m, nil
 }
 
