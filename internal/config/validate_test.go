@@ -25,7 +25,7 @@ func TestLoad_BadFiles(t *testing.T) {
 	tests := map[string][]want{
 		"bad-duplicate-target.yaml":      {{"targets[1].name", `"api" is already targets[0]`}},
 		"bad-target-name.yaml":           {{"targets[0].name", "may only hold a-z, 0-9"}},
-		"bad-url-scheme.yaml":            {{"targets[0].url", "scheme must be http, https or tcp"}},
+		"bad-url-scheme.yaml":            {{"targets[0].url", "scheme must be dns, http, https or tcp"}},
 		"bad-url.yaml":                   {{"targets[0].url", "not a valid URL"}},
 		"bad-tcp-no-port.yaml":           {{"targets[0].url", "tcp needs host:port"}},
 		"bad-interval.yaml":              {{"targets[0].interval", "must be at least 1s"}},
@@ -51,7 +51,7 @@ func TestLoad_BadFiles(t *testing.T) {
 		"bad-log-level.yaml":             {{"log.level", "must be debug, info, warn or error"}},
 		"bad-listen.yaml":                {{"listen", "is not host:port"}},
 		"bad-cidr.yaml":                  {{"ingest.trusted_proxies[1]", "is not a CIDR"}, {"ingest.trusted_proxies[2]", "is not a CIDR"}},
-		"bad-tcp-http-keys.yaml":         {{"targets[0].method", "only for http(s) targets"}, {"targets[0].expect", "only for http(s) targets"}},
+		"bad-tcp-http-keys.yaml":         {{"targets[0].method", "only for http(s) targets"}, {"targets[0].expect", "only for dns or http(s) targets"}},
 		"bad-yaml.yaml":                  {{"", "invalid YAML"}},
 		"bad-shape.yaml":                 {{"log", "must be a mapping"}, {"targets[0]", "must be a mapping"}},
 		"bad-ingest-values.yaml": {
@@ -64,6 +64,14 @@ func TestLoad_BadFiles(t *testing.T) {
 			{"ingest.rate_limit.global", "must be positive"},
 			{"ingest.confirm_cooldown", "must be positive"},
 			{"history.retention_days", "must be at least 1"},
+		},
+		"bad-dns.yaml": { // exact messages: probe_kinds_test.go
+			{"targets[0].dns.resolver", "is not an IP address"},
+			{"targets[0].expect.addresses[1]", "is not an IPv4 address"},
+			{"targets[0].expect.addresses[2]", "is not an IPv4 address"},
+			{"targets[1].dns.server", "unknown key"},
+			{"targets[1].dns.type", "is not a record type"},
+			{"targets[2].url", "dns takes only a name"},
 		},
 		"bad-many.yaml": {
 			{"listen", "is not host:port"},

@@ -1,7 +1,7 @@
 // Package probe runs one check against one target and says whether it passed
 // and, when it did not, why, in one short human line. It owns the probe kinds
-// (HTTP(S), TCP) and the assertions over their results; it knows nothing of
-// schedules, state or alerts.
+// (HTTP(S), TCP, DNS, TLS) and the assertions over their results; it knows
+// nothing of schedules, state or alerts.
 //
 // Connections are never reused: every HTTP probe dials, and for https
 // handshakes, afresh (keep-alives off). A pooled keep-alive connection can
@@ -31,7 +31,8 @@ type Target struct {
 	URL     *url.URL // its scheme picks the kind (see KindOf)
 	Timeout time.Duration
 	// Spec holds the kind's own settings: an HTTPSpec for http and https,
-	// nothing for tcp. nil means the kind's defaults.
+	// a DNSSpec for dns, a TLSSpec for tls, nothing for tcp. nil means the
+	// kind's defaults.
 	Spec any
 }
 
@@ -39,7 +40,8 @@ type Target struct {
 // DNS, Connect and TLS are how long each phase took, summed over redirects;
 // FirstByte is the time from the start of the probe to the first byte of the
 // final response (time to first byte, the phases before it included). A TCP
-// probe fills Connect only (its DNS lookup included).
+// probe fills Connect only (its DNS lookup included), a TLS probe Connect
+// and TLS, a DNS probe DNS (the whole exchange with the resolver).
 type Timings struct {
 	DNS       time.Duration
 	Connect   time.Duration
@@ -56,10 +58,15 @@ type Result struct {
 	Reason     string        // empty when OK; one short line otherwise
 	StatusCode int           // HTTP only; 0 when no response
 	Timings    Timings
-	// CertNotAfter is the expiry of the leaf certificate for HTTPS, kept
+	// CertNotAfter is the expiry of the leaf certificate for HTTPS and TLS, kept
 	// even when verification failed (so an expired one shows when it ran
 	// out); zero otherwise.
 	CertNotAfter time.Time
+	// Answers are the records a DNS probe got of the type it asked for, in
+	// the order given: IPs for A and AAAA, host names (lower case, no
+	// trailing dot) for CNAME, MX and NS, each TXT record's strings joined.
+	// Nil for other kinds and when the resolver answered none.
+	Answers []string
 	// BodyTruncated says the HTTP body was longer than MaxBodyBytes and the
 	// probe read and evaluated only the first MaxBodyBytes of it.
 	BodyTruncated bool

@@ -13,6 +13,7 @@ import (
 // internal/config decodes and checks targets through KindOf, Kinds and
 // Schemes, so neither config nor cmd changes.
 var kinds = map[string]Kind{
+	"dns":  dnsKind,
 	"http": httpKind,
 	"tcp":  tcpKind,
 }
