@@ -147,7 +147,7 @@ func (m *Monitor) confirmOnce(e *entry) (Status, bool) {
 		return Status{}, false
 	}
 	defer e.unlock()
-	return m.probeLocked(e)
+	return m.probeLocked(e, time.Time{})
 }
 
 // sleep waits d, or less if the monitor stops; it reports whether d passed.

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
@@ -49,6 +50,8 @@ type Options struct {
 	Services map[string][]string
 	Logger   *zap.Logger      // default: no logging
 	Now      func() time.Time // default time.Now; for Since and cooldowns
+	// Registerer gets the monitor's metrics (metrics.go); nil: none.
+	Registerer prometheus.Registerer
 	// Tick is the period of the scheduler's liveness tick (default
 	// DefaultTick); see Liveness.
 	Tick time.Duration
@@ -64,6 +67,7 @@ type Monitor struct {
 	confirmInterval time.Duration
 	confirmCooldown time.Duration
 	services        map[string][]string // service → targets, for ConfirmService
+	metrics         *metrics            // nil: no metrics
 
 	// slots bounds the probes in flight across all targets.
 	slots   chan struct{}
@@ -95,6 +99,8 @@ type entry struct {
 	status      Status
 	confirm     *confirmation // the confirmation in flight, if any
 	confirmedAt time.Time     // when the last confirmation settled
+
+	metrics entryMetrics // resolved in New; zero without metrics
 }
 
 func (e *entry) name() string { return e.target.Probe.Name }
@@ -201,6 +207,10 @@ func New(o Options) (*Monitor, error) {
 		m.entries = append(m.entries, e)
 	}
 	sort.Slice(m.entries, func(i, j int) bool { return m.entries[i].name() < m.entries[j].name() })
+	if err := m.registerMetrics(o.Registerer); err != nil {
+		cancel()
+		return nil, fmt.Errorf("new monitor: %w", err)
+	}
 
 	for _, s := range o.Initial {
 		e, ok := m.byName[s.Name]
@@ -242,7 +252,7 @@ func New(o Options) (*Monitor, error) {
 	}
 	for _, key := range order {
 		g := groups[key]
-		m.cron.Schedule(g.sched, cron.FuncJob(func() { m.scheduleGroup(g.entries) }))
+		m.cron.Schedule(g.sched, cron.FuncJob(func() { m.scheduleGroup(m.slotOf(g.sched, time.Now()), g.entries) }))
 	}
 	m.cron.Schedule(m.alive.schedule(), cron.FuncJob(func() { m.alive.tick(m.now()) }))
 	return m, nil
@@ -251,15 +261,16 @@ func New(o Options) (*Monitor, error) {
 // scheduleGroup starts the probes of targets that share a firing instant,
 // each in its own goroutine so a hung target delays no other, and returns
 // when they are done: cron's Stop waits for running jobs, so Stop waits for
-// these probes too.
-func (m *Monitor) scheduleGroup(entries []*entry) {
+// these probes too. due is the slot they were scheduled for (zero: not
+// measured), for the lateness metric.
+func (m *Monitor) scheduleGroup(due time.Time, entries []*entry) {
 	if len(entries) == 1 {
-		m.scheduled(entries[0])
+		m.scheduled(due, entries[0])
 		return
 	}
 	var wg sync.WaitGroup
 	for _, e := range entries {
-		wg.Go(func() { m.scheduled(e) })
+		wg.Go(func() { m.scheduled(due, e) })
 	}
 	wg.Wait()
 }
@@ -322,25 +333,26 @@ func (m *Monitor) Status(name string) (Status, bool) {
 // scheduled is the cron job of one target. It skips its turn while the
 // previous probe (or a confirmation) still runs, like cron's
 // SkipIfStillRunning, so a slow target never piles up probes.
-func (m *Monitor) scheduled(e *entry) {
+func (m *Monitor) scheduled(due time.Time, e *entry) {
 	defer m.recoverPanic(e)
 	if !e.tryLock() {
 		m.log.Debug("probe skipped: previous still running", zap.String("target", e.name()))
 		return
 	}
 	defer e.unlock()
-	m.probeLocked(e)
+	m.probeLocked(e, due)
 }
 
 // probeLocked probes e once, steps its state machine and tells the sink:
-// Observe, then Transition if there is one. The caller holds e.sem. It
-// reports false when the probe was cut short by Stop, in which case nothing
-// was recorded.
-func (m *Monitor) probeLocked(e *entry) (Status, bool) {
-	r, ok := m.runProbe(e)
+// Observe, then Transition if there is one. The caller holds e.sem. due is
+// the slot of a scheduled probe, zero for a confirmation. It reports false
+// when the probe was cut short by Stop, in which case nothing was recorded.
+func (m *Monitor) probeLocked(e *entry, due time.Time) (Status, bool) {
+	r, ok := m.runProbe(e, due)
 	if !ok {
 		return Status{}, false
 	}
+	m.observeProbe(e, r.Duration, r.OK)
 
 	e.mu.Lock()
 	st, tr := Step(e.status, r, e.target.FailureThreshold, e.target.SuccessThreshold)
@@ -366,13 +378,14 @@ func (m *Monitor) probeLocked(e *entry) (Status, bool) {
 
 // runProbe calls the probe function within a concurrency slot. It reports
 // false when Stop cut it short: that result says nothing about the target.
-func (m *Monitor) runProbe(e *entry) (probe.Result, bool) {
+func (m *Monitor) runProbe(e *entry, due time.Time) (probe.Result, bool) {
 	select {
 	case m.slots <- struct{}{}:
 	case <-m.ctx.Done():
 		return probe.Result{}, false
 	}
 	defer func() { <-m.slots }()
+	m.observeLateness(due)
 	start := m.now()
 	r := m.probe(m.ctx, e.target.Probe)
 	if m.ctx.Err() != nil {

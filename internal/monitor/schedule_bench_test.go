@@ -60,6 +60,12 @@ func (r *startRecorder) probe(_ context.Context, t probe.Target) probe.Result {
 }
 
 func benchScheduler(b *testing.B, n int, interval time.Duration) {
+	benchSchedulerOpts(b, n, interval, false)
+}
+
+// benchSchedulerOpts is benchScheduler, with the monitor's metrics on a
+// registry when metrics is set (metrics_bench_test.go), to show their cost.
+func benchSchedulerOpts(b *testing.B, n int, interval time.Duration, metrics bool) {
 	const window = 100 * time.Millisecond
 	targets := make([]Target, n)
 	schedules := make(map[string]IntervalSchedule, n)
@@ -72,7 +78,8 @@ func benchScheduler(b *testing.B, n int, interval time.Duration) {
 	var maxWin, p50, p99, firstRound, cores, missed []float64
 	for b.Loop() {
 		rec := &startRecorder{starts: make([]probeStart, 0, 2*n)}
-		m, err := New(Options{Targets: targets, Sink: nopSink{}, Probe: rec.probe, Logger: zap.NewNop()})
+		m, err := New(Options{Targets: targets, Sink: nopSink{}, Probe: rec.probe, Logger: zap.NewNop(),
+			Registerer: benchRegisterer(metrics)})
 		if err != nil {
 			b.Fatal(err)
 		}
