@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
@@ -48,6 +49,8 @@ type Options struct {
 	BackoffBase time.Duration
 	Logger      *zap.Logger
 	Now         func() time.Time
+	// Registerer gets the outbox's metrics (metrics.go); nil: none.
+	Registerer prometheus.Registerer
 }
 
 // Outbox queues, paces, retries and persists deliveries. It is an
@@ -109,6 +112,11 @@ func New(o Options) (*Outbox, error) {
 		ob.names = append(ob.names, name)
 	}
 	sort.Strings(ob.names)
+	if o.Registerer != nil {
+		if err := o.Registerer.Register(collector{ob}); err != nil {
+			return nil, fmt.Errorf("outbox: register metrics: %w", err)
+		}
+	}
 	return ob, nil
 }
 

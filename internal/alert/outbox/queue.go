@@ -46,6 +46,10 @@ type queue struct {
 	failed  int
 	lastErr error // the last permanent failure, until a send succeeds: for /readyz
 	wake    chan struct{}
+
+	// Attempts since start that delivered or will be retried (failed counts
+	// the rest), for metrics; guarded by mu.
+	delivered, retried int
 }
 
 func newQueue(ch Channel, p *persister, log *zap.Logger, now func() time.Time, base time.Duration) *queue {
@@ -161,6 +165,7 @@ func (q *queue) finish(d *incident.Delivery, err error) {
 		d.Status, d.DeliveredAt, d.LastError = incident.DeliveryDelivered, now, ""
 		q.log.Info("alert sent", fields...)
 		q.mu.Lock()
+		q.delivered++
 		q.lastErr = nil // the channel works again: ready
 		q.mu.Unlock()
 		q.pop()
@@ -174,10 +179,12 @@ func (q *queue) finish(d *incident.Delivery, err error) {
 		q.pop()
 	case limited:
 		d.NextAt, d.LastError = now.Add(after), err.Error()
+		q.countRetry()
 		q.log.Warn("alert rate limited; waiting as asked", append(fields, zap.Duration("retry_after", after))...)
 	default:
 		wait := backoff(q.base, d.Attempts)
 		d.NextAt, d.LastError = now.Add(wait), err.Error()
+		q.countRetry()
 		if d.Attempts == 1 || d.Attempts%10 == 0 {
 			q.log.Warn("alert failed; will retry", append(fields, zap.Duration("retry_in", wait), zap.Error(err))...)
 		}
