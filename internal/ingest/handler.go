@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
@@ -74,6 +75,8 @@ type Options struct {
 	// reports, the status of refused ones; never a byte of a body.
 	Logger *zap.Logger
 	Now    func() time.Time // the clock of rate limits and Report.At
+	// Registerer gets pollerd_reports_total (metrics.go); nil: none.
+	Registerer prometheus.Registerer
 }
 
 // Reports is what ingest needs from the alert engine.
@@ -109,6 +112,7 @@ type Handler struct {
 	confirmTimeout time.Duration
 	log            *zap.Logger
 	now            func() time.Time
+	unknown        reportCounters // refusals that name no configured service
 
 	// ctx parents every confirmation; Close cancels it when its own
 	// deadline runs out.
@@ -124,6 +128,7 @@ type service struct {
 	origins   map[string]bool
 	hasToken  bool
 	tokenHash [sha256.Size]byte // compared in constant time, whatever the length
+	counters  reportCounters
 }
 
 // New checks o and builds a Handler.
@@ -185,6 +190,9 @@ func New(o Options) (*Handler, error) {
 	if global <= 0 {
 		global = DefaultGlobal
 	}
+	if err := h.registerMetrics(o.Registerer); err != nil {
+		return nil, err
+	}
 	h.limiter = newLimiter(perIP, burst, global, maxClientsDef, h.now())
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	return h, nil
@@ -220,41 +228,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	if ok, wait := h.limiter.allow(clientIP(r, h.trusted), now); !ok {
 		h.reports.RateLimited()
-		h.refuse(w, &apiError{status: http.StatusTooManyRequests, msg: "rate limited: retry later", retryAfter: wait})
+		h.reject(w, nil, &apiError{status: http.StatusTooManyRequests, msg: "rate limited: retry later", retryAfter: wait})
 		return
 	}
 	if !mediaTypeOK(r.Header.Get("Content-Type")) {
-		h.refuse(w, errContentType)
+		h.reject(w, nil, errContentType)
 		return
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer putBuf(buf, h.maxBody)
 	if e := readBody(w, r, h.maxBody, buf); e != nil {
-		h.refuse(w, e)
+		h.reject(w, nil, e)
 		return
 	}
 	req, e := decodeBody(buf.Bytes(), h.channels)
 	if e != nil {
-		h.refuse(w, e)
+		h.reject(w, nil, e)
 		return
 	}
 	svc := h.services[req.service]
 	if svc == nil {
-		h.refuse(w, errUnknownService)
+		h.reject(w, nil, errUnknownService)
 		return
 	}
 	if origin != "" && !svc.origins[origin] {
 		w.Header().Del("Access-Control-Allow-Origin")
-		h.refuse(w, errOrigin)
+		h.reject(w, svc, errOrigin)
 		return
 	}
 	if svc.hasToken && !bearerOK(r.Header.Get("Authorization"), &svc.tokenHash) {
-		h.refuse(w, errUnauthorized)
+		h.reject(w, svc, errUnauthorized)
 		return
 	}
 
 	rep := buildReport(req, now)
 	first := h.reports.Add(rep)
+	svc.counters.add(first)
 	h.log.Debug("report accepted",
 		zap.String("service", rep.Service), zap.String("fingerprint", rep.Fingerprint), zap.Bool("first", first))
 	if first {
