@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	// Page serves the status page at GET / (that path only); nil: no page,
 	// and / is a JSON 404 like any unknown path.
 	Page *PageOptions
+	// Metrics is served at GET /metrics in the Prometheus text format
+	// (metrics.go); nil: no /metrics, a JSON 404.
+	Metrics prometheus.Gatherer
 
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	MaxHeaderBytes                                            int
@@ -88,6 +92,9 @@ func New(o Options) (*Server, error) {
 	mux.HandleFunc("GET /api/v1/status", h.statusDoc)
 	if o.Page != nil {
 		mux.Handle("GET /{$}", newPageHandler(o.Page, o.Status, log))
+	}
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", metricsHandler(o.Metrics, log))
 	}
 	if o.Ingest != nil {
 		if err := mountIngest(mux, o.IngestPath, o.Ingest); err != nil {
