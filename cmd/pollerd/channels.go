@@ -20,8 +20,9 @@ import (
 // A constructor gets the channel to build (c.Name tells one webhook from
 // another; for the other kinds it is the kind).
 var channelKinds = map[string]func(cfg *config.Config, c config.Channel, log *zap.Logger) (outbox.Channel, error){
-	config.ChannelLog:   newLogChannel,
-	config.ChannelSlack: newSlackChannel,
+	config.ChannelLog:          newLogChannel,
+	config.ChannelSlack:        newSlackChannel,
+	config.ChannelAlertmanager: newAlertmanagerChannel,
 }
 
 // buildChannels makes the configured channels: with none, the log.

@@ -103,6 +103,9 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if err := ob.Load(ctx); err != nil {
 		return err
 	}
+	if err := startChannelLoops(ctx, cfg, db, channels, lc); err != nil {
+		return err
+	}
 	ob.Run(context.WithoutCancel(ctx))
 	lc.onStop("outbox", flushTimeout, ob.Close)
 	engine, err := alert.New(alert.Options{

@@ -13,6 +13,8 @@ import (
 const (
 	ChannelSlack = "slack"
 	ChannelLog   = "log"
+
+	ChannelAlertmanager = "alertmanager"
 )
 
 // channelSections is the config half of the channel registry: each kind that
@@ -25,6 +27,7 @@ var channelSections = []struct {
 	decode func(p *parser, path string, v any, a *Alerting)
 }{
 	{ChannelSlack, (*parser).slack},
+	{ChannelAlertmanager, (*parser).alertmanager},
 }
 
 // ChannelKinds lists every channel kind pollerd has, sorted.
@@ -41,6 +44,8 @@ func ChannelKinds() []string {
 // to the log.
 type Alerting struct {
 	Slack *Slack // nil when not configured
+
+	Alertmanager *Alertmanager // nil when not configured
 }
 
 // Slack is one Slack destination: exactly one of WebhookURL (incoming-webhook
@@ -66,6 +71,9 @@ func (a Alerting) Channels() []Channel {
 	var out []Channel
 	if a.Slack != nil {
 		out = append(out, Channel{Kind: ChannelSlack, Name: ChannelSlack})
+	}
+	if a.Alertmanager != nil {
+		out = append(out, Channel{Kind: ChannelAlertmanager, Name: ChannelAlertmanager})
 	}
 	if len(out) == 0 {
 		return []Channel{{Kind: ChannelLog, Name: ChannelLog, Fallback: true}}

@@ -28,6 +28,7 @@ var envKeys = []string{
 	"defaults.interval", "defaults.timeout",
 	"defaults.failure_threshold", "defaults.success_threshold",
 	"alerting.slack.webhook_url", "alerting.slack.token", "alerting.slack.channel",
+	"alerting.alertmanager.urls", "alerting.alertmanager.reporter",
 	"ingest.path", "ingest.max_body_bytes", "ingest.dedup_window", "ingest.max_fingerprints",
 	"ingest.rate_limit.per_ip", "ingest.rate_limit.per_ip_burst", "ingest.rate_limit.global",
 	"ingest.trusted_proxies", "ingest.confirm_cooldown",

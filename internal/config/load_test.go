@@ -108,8 +108,10 @@ func TestParse_EnvOverride(t *testing.T) {
 		"ingest.rate_limit.global":       {val: "100", got: func(c *Config) any { return c.Ingest.RateLimit.Global }, want: 100.0},
 		"ingest.trusted_proxies": {val: "10.0.0.0/8, 192.168.1.1", got: func(c *Config) any { return c.Ingest.TrustedProxies },
 			want: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}},
-		"ingest.confirm_cooldown": {val: "30s", got: func(c *Config) any { return c.Ingest.ConfirmCooldown }, want: 30 * time.Second},
-		"history.retention_days":  {val: "7", got: func(c *Config) any { return c.History.RetentionDays }, want: 7},
+		"ingest.confirm_cooldown":        {val: "30s", got: func(c *Config) any { return c.Ingest.ConfirmCooldown }, want: 30 * time.Second},
+		"alerting.alertmanager.urls":     {val: "http://a:9093, http://b:9093", got: func(c *Config) any { return len(c.Alerting.Alertmanager.URLs) }, want: 2},
+		"alerting.alertmanager.reporter": {env: map[string]string{"POLLERD_ALERTING_ALERTMANAGER_URLS": "http://a:9093"}, val: "vantage-fra", got: func(c *Config) any { return c.Alerting.Alertmanager.Reporter }, want: "vantage-fra"},
+		"history.retention_days":         {val: "7", got: func(c *Config) any { return c.History.RetentionDays }, want: 7},
 	}
 	for _, key := range envKeys {
 		if _, ok := tests[key]; !ok {

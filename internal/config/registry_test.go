@@ -7,7 +7,7 @@ import (
 )
 
 func TestChannelKinds(t *testing.T) {
-	if got, want := ChannelKinds(), []string{ChannelLog, ChannelSlack}; !slices.Equal(got, want) {
+	if got, want := ChannelKinds(), []string{ChannelAlertmanager, ChannelLog, ChannelSlack}; !slices.Equal(got, want) {
 		t.Fatalf("ChannelKinds() = %v, want %v", got, want)
 	}
 }
@@ -20,9 +20,9 @@ func TestAlerting_Channels(t *testing.T) {
 		wantNames []string
 	}{
 		{"none: the log stands in and takes everything", minimal,
-			[]Channel{{Kind: ChannelLog, Name: ChannelLog, Fallback: true}}, []string{"log", "slack"}},
+			[]Channel{{Kind: ChannelLog, Name: ChannelLog, Fallback: true}}, []string{"alertmanager", "log", "slack"}},
 		{"slack", minimal + "alerting:\n  slack:\n    webhook_url: https://hooks.slack.com/services/T/B/x\n",
-			[]Channel{{Kind: ChannelSlack, Name: ChannelSlack}}, []string{"log", "slack"}},
+			[]Channel{{Kind: ChannelSlack, Name: ChannelSlack}}, []string{"alertmanager", "log", "slack"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
