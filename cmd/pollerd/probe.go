@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pollerd/pollerd/internal/probe"
@@ -51,6 +53,9 @@ func printResult(w io.Writer, name string, r probe.Result) {
 			fmt.Fprintf(w, "  %-10s %s\n", p.name, ms(p.d))
 		}
 	}
+	if len(r.Answers) > 0 {
+		fmt.Fprintf(w, "  answers    %s\n", strings.Join(quoteOdd(r.Answers), ", "))
+	}
 	if !r.CertNotAfter.IsZero() {
 		fmt.Fprintf(w, "  cert until %s (%s)\n", r.CertNotAfter.UTC().Format(time.RFC3339),
 			time.Until(r.CertNotAfter).Round(time.Hour))
@@ -58,3 +63,16 @@ func printResult(w io.Writer, name string, r probe.Result) {
 }
 
 func ms(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+
+// quoteOdd quotes the answers that a terminal would print wrongly or that
+// hold a comma or space (TXT records are whatever the server sent).
+func quoteOdd(answers []string) []string {
+	out := make([]string, len(answers))
+	for i, a := range answers {
+		out[i] = a
+		if a == "" || strings.ContainsAny(a, ", \"") || strconv.Quote(a) != `"`+a+`"` {
+			out[i] = strconv.Quote(a)
+		}
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/pollerd/pollerd/internal/probe"
 )
@@ -39,6 +40,15 @@ func TestLoad_BadProbeKinds(t *testing.T) {
 			`targets[1].dns.type: "SRV" is not a record type (A, AAAA, CNAME, MX, NS, TXT)`,
 			`targets[2].url: dns takes only a name; set the server as dns.resolver`,
 		},
+		"bad-tls.yaml": {
+			`targets[0].url: tls needs host:port (like tls://home.example.com:993)`,
+			`targets[1].method: only for http(s) targets`,
+			`targets[1].cert_warn[1]: must be positive`,
+			`targets[1].cert_warn[2]: 336h is listed twice`,
+			`targets[1].expect.status: unknown key`,
+			`targets[1].expect.cert_min_validity: "soon" is not a duration (like 30s or 5m)`,
+			`targets[2].cert_warn[0]: must be positive`,
+		},
 	}
 	for file, want := range tests {
 		t.Run(file, func(t *testing.T) {
@@ -51,5 +61,29 @@ func TestLoad_BadProbeKinds(t *testing.T) {
 				t.Errorf("problems:\n%q\nwant:\n%q", got, want)
 			}
 		})
+	}
+}
+
+// TestLoad_TLSTargets: tls targets decode into probe.TLSSpec, and
+// cert_warn reaches https and tls specs alike, longest first.
+func TestLoad_TLSTargets(t *testing.T) {
+	c, err := Load(filepath.Join("testdata", "tls.yaml"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warn := []time.Duration{336 * time.Hour, 72 * time.Hour}
+	want := map[string]probe.TLSSpec{
+		"imap":     {CertWarn: warn, Expect: probe.TLSExpect{CertMinValidity: 168 * time.Hour}},
+		"internal": {TLSSkipVerify: true},
+	}
+	for name, w := range want {
+		tg, _ := c.Target(name)
+		if got := tg.Probe.Spec; !reflect.DeepEqual(got, w) {
+			t.Errorf("%s: spec %#v, want %#v", name, got, w)
+		}
+	}
+	api, _ := c.Target("api")
+	if got := probe.CertWarnings(api.Probe.Spec); !reflect.DeepEqual(got, warn) {
+		t.Errorf("api: CertWarnings = %v, want %v", got, warn)
 	}
 }

@@ -78,7 +78,7 @@ func TestMessages_FromRegistry(t *testing.T) {
 		}
 	}
 	_, _, msg := parseTargetURL("gopher://example.com/")
-	if msg != "scheme must be dns, http, https or tcp" {
+	if msg != "scheme must be dns, http, https, tcp or tls" {
 		t.Errorf("scheme message = %q", msg)
 	}
 }
@@ -89,7 +89,7 @@ func TestMessages_FromRegistry(t *testing.T) {
 func TestParse_KindKeysWithBadURL(t *testing.T) {
 	tests := map[string][]want{
 		`targets: [{name: a, url: "gopher://x", method: "g et"}]`: {
-			{"targets[0].url", "scheme must be dns, http, https or tcp"},
+			{"targets[0].url", "scheme must be dns, http, https, tcp or tls"},
 			{"targets[0].method", `"G ET" is not an HTTP method`}},
 		`targets: [{name: a, headers: {"bad name": x}}]`: {
 			{"targets[0].url", "required"},

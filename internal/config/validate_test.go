@@ -25,7 +25,7 @@ func TestLoad_BadFiles(t *testing.T) {
 	tests := map[string][]want{
 		"bad-duplicate-target.yaml":      {{"targets[1].name", `"api" is already targets[0]`}},
 		"bad-target-name.yaml":           {{"targets[0].name", "may only hold a-z, 0-9"}},
-		"bad-url-scheme.yaml":            {{"targets[0].url", "scheme must be dns, http, https or tcp"}},
+		"bad-url-scheme.yaml":            {{"targets[0].url", "scheme must be dns, http, https, tcp or tls"}},
 		"bad-url.yaml":                   {{"targets[0].url", "not a valid URL"}},
 		"bad-tcp-no-port.yaml":           {{"targets[0].url", "tcp needs host:port"}},
 		"bad-interval.yaml":              {{"targets[0].interval", "must be at least 1s"}},
@@ -58,7 +58,7 @@ func TestLoad_BadFiles(t *testing.T) {
 		"bad-log-level.yaml":          {{"log.level", "must be debug, info, warn or error"}},
 		"bad-listen.yaml":             {{"listen", "is not host:port"}},
 		"bad-cidr.yaml":               {{"ingest.trusted_proxies[1]", "is not a CIDR"}, {"ingest.trusted_proxies[2]", "is not a CIDR"}},
-		"bad-tcp-http-keys.yaml":      {{"targets[0].method", "only for http(s) targets"}, {"targets[0].expect", "only for dns or http(s) targets"}},
+		"bad-tcp-http-keys.yaml":      {{"targets[0].method", "only for http(s) targets"}, {"targets[0].expect", "only for dns, http(s) or tls targets"}},
 		"bad-yaml.yaml":               {{"", "invalid YAML"}},
 		"bad-shape.yaml":              {{"log", "must be a mapping"}, {"targets[0]", "must be a mapping"}},
 		"bad-ingest-values.yaml": {
@@ -79,6 +79,15 @@ func TestLoad_BadFiles(t *testing.T) {
 			{"targets[1].dns.server", "unknown key"},
 			{"targets[1].dns.type", "is not a record type"},
 			{"targets[2].url", "dns takes only a name"},
+		},
+		"bad-tls.yaml": { // exact messages: probe_kinds_test.go
+			{"targets[0].url", "tls needs host:port"},
+			{"targets[1].method", "only for http(s) targets"},
+			{"targets[1].cert_warn[1]", "must be positive"},
+			{"targets[1].cert_warn[2]", "listed twice"},
+			{"targets[1].expect.status", "unknown key"},
+			{"targets[1].expect.cert_min_validity", "is not a duration"},
+			{"targets[2].cert_warn[0]", "must be positive"},
 		},
 		"bad-many.yaml": {
 			{"listen", "is not host:port"},

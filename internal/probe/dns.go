@@ -91,7 +91,11 @@ func DNS(ctx context.Context, t Target) Result {
 	res.Duration = time.Since(start)
 	res.Timings.DNS = res.Duration
 	if err != nil {
-		return failed(res, errReason(err, ctx.Err(), timeout))
+		reason := errReason(err, ctx.Err(), timeout)
+		if !strings.HasPrefix(reason, "timeout") && reason != "canceled" && !strings.HasPrefix(reason, "dns: ") {
+			reason = "dns: " + reason // "dns: read: connection refused": the resolver refused
+		}
+		return failed(res, reason)
 	}
 	res.Answers = ans.records
 	res.Reason = checkDNS(name, typ, ans, spec.Expect.Addresses)

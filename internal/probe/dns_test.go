@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -104,6 +105,10 @@ func TestDNS_Failures(t *testing.T) {
 	tg.Spec = DNSSpec{Resolver: "127.0.0.1:53"}
 	if res := DNS(ctx, tg); res.OK || res.Reason != "canceled" {
 		t.Errorf("canceled: %q", res.Reason)
+	}
+	tg.Spec = DNSSpec{Resolver: refusedUDPAddr(t)}
+	if res := DNS(context.Background(), tg); res.OK || res.Reason != "dns: read: connection refused" {
+		t.Errorf("refused: %q", res.Reason)
 	}
 	if res := DNS(context.Background(), Target{}); res.OK || res.Reason != "dns: url needs a name" {
 		t.Errorf("no url: %q", res.Reason)
@@ -243,4 +248,18 @@ func FuzzParseAnswer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// refusedUDPAddr returns a loopback UDP address nothing listens on.
+func refusedUDPAddr(tb testing.TB) string {
+	tb.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	if err := pc.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return addr
 }

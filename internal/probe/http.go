@@ -21,7 +21,7 @@ import (
 var httpKind = Kind{
 	Schemes:  []string{"http", "https"},
 	CheckURL: checkHTTPURL,
-	Keys:     []string{"method", "headers", "body", "follow_redirects", "tls_skip_verify", "expect"},
+	Keys:     []string{"method", "headers", "body", "follow_redirects", "tls_skip_verify", "cert_warn", "expect"},
 	Decode:   decodeHTTP,
 	Probe:    HTTP,
 }
@@ -34,7 +34,11 @@ type HTTPSpec struct {
 	Body            string
 	FollowRedirects bool
 	TLSSkipVerify   bool
-	Expect          Expect
+	// CertWarn are the certificate validity thresholds (longest first)
+	// under which a notice goes out; see CertWarnings. A plain http target
+	// has no certificate and so never warns.
+	CertWarn []time.Duration
+	Expect   Expect
 }
 
 // MaxBodyBytes is how much of a response body a probe reads. A target that

@@ -34,6 +34,7 @@ func decodeHTTP(d Decoder, in map[string]any) any {
 	s.Body, _ = d.String("body", in["body"])
 	s.FollowRedirects = d.Bool("follow_redirects", in["follow_redirects"], true)
 	s.TLSSkipVerify = d.Bool("tls_skip_verify", in["tls_skip_verify"], false)
+	s.CertWarn = decodeCertWarn(d, in["cert_warn"])
 	s.Expect = decodeExpect(d, in["expect"])
 	return s
 }

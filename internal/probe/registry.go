@@ -16,6 +16,7 @@ var kinds = map[string]Kind{
 	"dns":  dnsKind,
 	"http": httpKind,
 	"tcp":  tcpKind,
+	"tls":  tlsKind,
 }
 
 // Kind is one probe kind: the URL schemes it probes, the settings it takes

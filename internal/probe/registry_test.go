@@ -12,7 +12,7 @@ import (
 )
 
 func TestKinds_Registry(t *testing.T) {
-	if got, want := Schemes(), []string{"dns", "http", "https", "tcp"}; !slices.Equal(got, want) {
+	if got, want := Schemes(), []string{"dns", "http", "https", "tcp", "tls"}; !slices.Equal(got, want) {
 		t.Errorf("Schemes() = %v, want %v", got, want)
 	}
 	for _, k := range Kinds() {
