@@ -18,6 +18,8 @@ import (
 	"github.com/pollerd/pollerd/internal/probe"
 	"github.com/pollerd/pollerd/internal/store"
 	"github.com/pollerd/pollerd/internal/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
@@ -61,6 +63,9 @@ func newRunCmd() *cobra.Command {
 // on hup is logged and ignored until reload exists.
 func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os.Signal) (err error) {
 	lc := &lifecycle{log: log, total: stopTimeout}
+	// Metrics: each package registers its own series on reg; web serves it.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	defer func() {
 		if stopErr := lc.stop(); stopErr != nil && err == nil {
 			log.Warn("unclean stop", zap.Error(stopErr))
@@ -96,7 +101,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if err != nil {
 		return err
 	}
-	ob, err := outbox.New(outbox.Options{Store: db, Channels: channels, Logger: log.Named("alert")})
+	ob, err := outbox.New(outbox.Options{Store: db, Channels: channels, Logger: log.Named("alert"), Registerer: reg})
 	if err != nil {
 		return err
 	}
@@ -144,6 +149,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		ConfirmCooldown: cfg.Ingest.ConfirmCooldown,
 		Services:        cfg.ServiceTargets(),
 		Logger:          log.Named("monitor"),
+		Registerer:      reg,
 	})
 	if err != nil {
 		return err
@@ -165,6 +171,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Reports:        engine,
 		Confirmer:      mon,
 		Logger:         log.Named("ingest"),
+		Registerer:     reg,
 	})
 	if err != nil {
 		return err
@@ -184,7 +191,8 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 			}
 			return errors.Join(db.Healthy(), ob.Healthy())
 		},
-		Logger: log.Named("web"),
+		Logger:  log.Named("web"),
+		Metrics: reg,
 	})
 	if err != nil {
 		return err
