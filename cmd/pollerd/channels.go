@@ -5,9 +5,11 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/pollerd/pollerd/internal/alert/email"
 	"github.com/pollerd/pollerd/internal/alert/logsink"
 	"github.com/pollerd/pollerd/internal/alert/outbox"
 	"github.com/pollerd/pollerd/internal/alert/slack"
+	"github.com/pollerd/pollerd/internal/alert/webhook"
 	"github.com/pollerd/pollerd/internal/config"
 )
 
@@ -23,6 +25,8 @@ var channelKinds = map[string]func(cfg *config.Config, c config.Channel, log *za
 	config.ChannelLog:          newLogChannel,
 	config.ChannelSlack:        newSlackChannel,
 	config.ChannelAlertmanager: newAlertmanagerChannel,
+	config.ChannelWebhook:      newWebhookChannel,
+	config.ChannelEmail:        newEmailChannel,
 }
 
 // buildChannels makes the configured channels: with none, the log.
@@ -66,4 +70,35 @@ func newSlackChannel(cfg *config.Config, _ config.Channel, log *zap.Logger) (out
 		return outbox.Channel{}, fmt.Errorf("alerting.slack.webhook_url: %w", err)
 	}
 	return outbox.Channel{Notifier: wh, Rate: 1, Burst: 3}, nil
+}
+
+// newWebhookChannel builds the webhook c names. Receivers are ours or
+// the owner's, not a rate-limited SaaS: paced modestly (5/s, burst 10) only
+// so a burst of alerts cannot hammer one.
+func newWebhookChannel(cfg *config.Config, c config.Channel, log *zap.Logger) (outbox.Channel, error) {
+	for _, w := range cfg.Alerting.Webhooks {
+		if w.Name != c.Name {
+			continue
+		}
+		wh, err := webhook.New(webhook.Options{Name: w.Name, URL: w.URL.Value(), Secret: w.Secret.Value(),
+			Logger: log.Named("webhook")})
+		if err != nil {
+			return outbox.Channel{}, fmt.Errorf("alerting.webhooks: %w", err)
+		}
+		return outbox.Channel{Notifier: wh, Rate: 5, Burst: 10}, nil
+	}
+	return outbox.Channel{}, fmt.Errorf("alerting.webhooks: no webhook %q", c.Name)
+}
+
+// newEmailChannel builds the SMTP channel, paced at one mail a second with
+// bursts of 3: mail providers throttle bursts, and an inbox is read by a
+// person.
+func newEmailChannel(cfg *config.Config, _ config.Channel, log *zap.Logger) (outbox.Channel, error) {
+	e := cfg.Alerting.Email
+	em, err := email.New(email.Options{Addr: e.SMTP, Username: e.Username, Password: e.Password.Value(),
+		From: e.From, To: e.To, StartTLS: e.StartTLS, Logger: log.Named("email")})
+	if err != nil {
+		return outbox.Channel{}, fmt.Errorf("alerting.email: %w", err)
+	}
+	return outbox.Channel{Notifier: em, Rate: 1, Burst: 3}, nil
 }

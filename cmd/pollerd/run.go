@@ -118,6 +118,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Sink:            alert.Chain(ob /* policy stages go here, in order: grouping, silences… */),
 		Services:        cfg.ServiceTargets(),
 		Targets:         cfg.TargetNames(),
+		TargetChannels:  cfg.TargetChannels(),
 		DedupWindow:     cfg.Ingest.DedupWindow,
 		MaxFingerprints: cfg.Ingest.MaxFingerprints,
 		Logger:          log.Named("alert"),

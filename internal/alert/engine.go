@@ -46,8 +46,13 @@ type Options struct {
 	// MaxReportAlerts bounds the distinct report alerts per service per
 	// window; further distinct errors fold into one summary. Default 5.
 	MaxReportAlerts int
-	Logger          *zap.Logger
-	Now             func() time.Time
+	// TargetChannels maps a target to the channels its messages go to
+	// (targets[].notify): they carry the list in Message.Channels, which
+	// narrows the configured channels and never adds one. A target not
+	// in the map: every channel.
+	TargetChannels map[string][]string
+	Logger         *zap.Logger
+	Now            func() time.Time
 }
 
 // Engine is the incident engine: it turns transitions and client reports
@@ -232,6 +237,7 @@ func (e *Engine) Transition(t Transition) {
 		c.Incidents = append(c.Incidents, *inc)
 		msgs = append(msgs, recoveredMessage(*inc, t.At))
 	}
+	e.narrow(t.Target, msgs)
 	if len(c.Incidents) == 0 {
 		// No incident changed (UNKNOWN→UP, or a DOWN already announced): the
 		// state reaches the store with the monitor's batched probe records;
@@ -239,6 +245,15 @@ func (e *Engine) Transition(t Transition) {
 		return
 	}
 	e.sink.Emit(c, msgs...)
+}
+
+// narrow makes a target's messages carry its notify list.
+func (e *Engine) narrow(target string, msgs []Message) {
+	if ch := e.opts.TargetChannels[target]; len(ch) > 0 {
+		for i := range msgs {
+			msgs[i].Channels = slices.Clone(ch)
+		}
+	}
 }
 
 // absorbPending hands reports waiting on confirmation for the target's

@@ -2,17 +2,25 @@ package config
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
+	"net"
+	"net/mail"
+	"net/netip"
+	"net/url"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Channel kinds: the names a report's `types` (and, later, a target's
 // `notify`) may use. ChannelLog is the log, which stands in when no other
 // channel is configured.
 const (
-	ChannelSlack = "slack"
-	ChannelLog   = "log"
+	ChannelSlack   = "slack"
+	ChannelLog     = "log"
+	ChannelWebhook = "webhook" // each webhook is a channel named by its own name
+	ChannelEmail   = "email"
 
 	ChannelAlertmanager = "alertmanager"
 )
@@ -27,6 +35,8 @@ var channelSections = []struct {
 	decode func(p *parser, path string, v any, a *Alerting)
 }{
 	{ChannelSlack, (*parser).slack},
+	{ChannelWebhook, (*parser).webhooks},
+	{ChannelEmail, (*parser).email},
 	{ChannelAlertmanager, (*parser).alertmanager},
 }
 
@@ -43,7 +53,9 @@ func ChannelKinds() []string {
 // Alerting holds the configured channels' settings. With none, alerts go
 // to the log.
 type Alerting struct {
-	Slack *Slack // nil when not configured
+	Slack    *Slack    // nil when not configured
+	Webhooks []Webhook // alerting.webhooks, in the file's order
+	Email    *Email    // nil when not configured
 
 	Alertmanager *Alertmanager // nil when not configured
 }
@@ -72,6 +84,12 @@ func (a Alerting) Channels() []Channel {
 	if a.Slack != nil {
 		out = append(out, Channel{Kind: ChannelSlack, Name: ChannelSlack})
 	}
+	for _, w := range a.Webhooks {
+		out = append(out, Channel{Kind: ChannelWebhook, Name: w.Name})
+	}
+	if a.Email != nil {
+		out = append(out, Channel{Kind: ChannelEmail, Name: ChannelEmail})
+	}
 	if a.Alertmanager != nil {
 		out = append(out, Channel{Kind: ChannelAlertmanager, Name: ChannelAlertmanager})
 	}
@@ -84,9 +102,10 @@ func (a Alerting) Channels() []Channel {
 
 // ChannelNames lists the names a report's types may use: every kind, so
 // clients that send ["slack"] keep working whatever is configured, and the
-// configured channels' names.
+// configured channels' names (each webhook's). "webhook" itself is a kind
+// but no name: a webhook is named by its name.
 func (a Alerting) ChannelNames() []string {
-	names := ChannelKinds()
+	names := slices.DeleteFunc(ChannelKinds(), func(k string) bool { return k == ChannelWebhook })
 	for _, c := range a.Channels() {
 		if !slices.Contains(names, c.Name) {
 			names = append(names, c.Name)
@@ -98,6 +117,7 @@ func (a Alerting) ChannelNames() []string {
 
 func (p *parser) alerting(v any) Alerting {
 	var a Alerting
+	defer func() { p.channels = a }()
 	if v == nil {
 		return a
 	}
@@ -108,9 +128,17 @@ func (p *parser) alerting(v any) Alerting {
 	}
 	known := make(map[string]bool, len(channelSections))
 	for _, s := range channelSections {
-		known[s.kind] = true
-		if sv, ok := raw[s.kind]; ok {
-			s.decode(p, "alerting."+s.kind, sv, &a)
+		key := sectionKey(s.kind)
+		known[key] = true
+		if sv, ok := raw[key]; ok {
+			s.decode(p, "alerting."+key, sv, &a)
+		}
+	}
+	// A webhook's name is the channel's name in types and notify: it must
+	// not be a kind's. Checked here, as the decoders cannot see the kinds.
+	for i, w := range a.Webhooks {
+		if w.Name != "" && slices.Contains(ChannelKinds(), w.Name) {
+			p.add(fmt.Sprintf("alerting.%s[%d].name", sectionKey(ChannelWebhook), i), "%q is a channel kind; choose another name", w.Name)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
@@ -122,6 +150,15 @@ func (p *parser) alerting(v any) Alerting {
 		}
 	}
 	return a
+}
+
+// sectionKey is the alerting key of a channel kind's section: the kind,
+// but for webhooks, a list under alerting.webhooks.
+func sectionKey(kind string) string {
+	if kind == ChannelWebhook {
+		return "webhooks"
+	}
+	return kind
 }
 
 func (p *parser) slack(path string, v any, a *Alerting) {
@@ -154,4 +191,200 @@ func (p *parser) slack(path string, v any, a *Alerting) {
 		}
 	}
 	a.Slack = &Slack{WebhookURL: Secret(hook), Token: Secret(token), Channel: channel}
+}
+
+// Webhook is one generic JSON webhook channel (alerting.webhooks[]).
+type Webhook struct {
+	Name   string // unique, [a-z0-9._-]+, no channel kind: the channel's name
+	URL    Secret // absolute http(s) URL; its path or query may be a credential
+	Secret Secret // optional: signs each body (X-Pollerd-Signature)
+}
+
+// STARTTLS modes of alerting.email.starttls.
+const (
+	StartTLSRequired      = "required"      // no STARTTLS offered or failing: not sent (default)
+	StartTLSOpportunistic = "opportunistic" // STARTTLS when offered, else plain (never with AUTH)
+	StartTLSNone          = "none"          // plain SMTP; only to a loopback host
+)
+
+// Email is the e-mail channel (alerting.email): SMTP submission.
+type Email struct {
+	SMTP     string // host:port
+	Username string // AUTH PLAIN when set, only over TLS
+	Password Secret
+	From     string   // an address, with or without a display name
+	To       []string // at least one address
+	StartTLS string   // StartTLSRequired (default), StartTLSOpportunistic or StartTLSNone
+}
+
+func (p *parser) webhooks(path string, v any, a *Alerting) {
+	seen := map[string]int{}
+	for i, item := range p.list(path, v) {
+		ipath := fmt.Sprintf("%s[%d]", path, i)
+		var raw struct {
+			Name   any `mapstructure:"name"`
+			URL    any `mapstructure:"url"`
+			Secret any `mapstructure:"secret"`
+		}
+		// One entry per item, good or bad: alerting checks the names
+		// against the channel kinds by index.
+		a.Webhooks = append(a.Webhooks, Webhook{})
+		if item == nil {
+			p.add(ipath, "must be a mapping")
+			continue
+		}
+		if !p.section(ipath, item, &raw) {
+			continue
+		}
+		name, _ := p.str(ipath+".name", raw.Name)
+		switch j, dup := seen[name]; {
+		case name == "":
+			p.add(ipath+".name", "required")
+		case dup:
+			p.add(ipath+".name", "%q is already %s[%d]", name, path, j)
+		case checkName(name) != "":
+			p.add(ipath+".name", "%s", checkName(name))
+		default:
+			seen[name] = i
+		}
+		u, _ := p.str(ipath+".url", raw.URL)
+		if u == "" {
+			p.add(ipath+".url", "required")
+		} else if msg := checkHookURL(u); msg != "" {
+			p.add(ipath+".url", "%s", msg)
+		}
+		secret, _ := p.str(ipath+".secret", raw.Secret)
+		a.Webhooks[i] = Webhook{Name: name, URL: Secret(u), Secret: Secret(secret)}
+	}
+}
+
+// checkHookURL reports what is wrong with a webhook URL, or "", never
+// quoting it.
+func checkHookURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return "not a valid URL"
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return "must be an http:// or https:// URL"
+	}
+	return ""
+}
+
+func (p *parser) email(path string, v any, a *Alerting) {
+	var raw struct {
+		SMTP     any `mapstructure:"smtp"`
+		Username any `mapstructure:"username"`
+		Password any `mapstructure:"password"`
+		From     any `mapstructure:"from"`
+		To       any `mapstructure:"to"`
+		StartTLS any `mapstructure:"starttls"`
+	}
+	if !p.section(path, v, &raw) {
+		return
+	}
+	e := Email{StartTLS: p.strOr(path+".starttls", raw.StartTLS, StartTLSRequired)}
+	e.SMTP, _ = p.str(path+".smtp", raw.SMTP)
+	e.Username, _ = p.str(path+".username", raw.Username)
+	password, _ := p.str(path+".password", raw.Password)
+	e.Password = Secret(password)
+	e.From, _ = p.str(path+".from", raw.From)
+	e.To = p.strList(path+".to", raw.To)
+	if e.SMTP == "" && e.From == "" && len(e.To) == 0 {
+		// Absent, or every address expanded to empty: no e-mail.
+		return
+	}
+	host := ""
+	if e.SMTP == "" {
+		p.add(path+".smtp", "required (host:port)")
+	} else if h, port, err := net.SplitHostPort(e.SMTP); err != nil || h == "" {
+		p.add(path+".smtp", "%q is not host:port (like smtp.example.com:587)", e.SMTP)
+	} else if msg := checkPort(port, false); msg != "" {
+		p.add(path+".smtp", "%q: %s", e.SMTP, msg)
+	} else {
+		host = h
+	}
+	if e.From == "" {
+		p.add(path+".from", "required")
+	} else if _, err := mail.ParseAddress(e.From); err != nil {
+		p.add(path+".from", "%q is not an e-mail address", e.From)
+	}
+	if len(e.To) == 0 {
+		p.add(path+".to", "needs at least one address")
+	}
+	for i, to := range e.To {
+		if _, err := mail.ParseAddress(to); err != nil {
+			p.add(fmt.Sprintf("%s.to[%d]", path, i), "%q is not an e-mail address", to)
+		}
+	}
+	switch {
+	case e.Username == "" && password != "":
+		p.add(path+".password", "only with username")
+	case e.Username != "" && password == "":
+		p.add(path+".password", "required with username")
+	}
+	switch e.StartTLS {
+	case StartTLSRequired, StartTLSOpportunistic:
+	case StartTLSNone:
+		if host != "" && !isLoopbackHost(host) {
+			p.add(path+".starttls", "none is only allowed for a loopback smtp host (127.0.0.1, ::1, localhost)")
+		}
+	default:
+		p.add(path+".starttls", "%q: must be required, opportunistic or none", e.StartTLS)
+	}
+	a.Email = &e
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// notify decodes a target's notify list: names of configured channels,
+// which narrow the target's messages to them. A name no channel has is a
+// problem, and so is a known kind that is not configured (the target's
+// alerts would go nowhere), except while no channel is configured at all:
+// the log then takes everything.
+func (p *parser) notify(path string, v any) []string {
+	if v == nil {
+		return nil
+	}
+	names := p.strList(path, v)
+	if len(names) == 0 {
+		p.add(path, "must name at least one channel (leave it out for every channel)")
+		return nil
+	}
+	channels := p.channels.Channels()
+	fallback := len(channels) == 1 && channels[0].Fallback
+	var configured []string
+	for _, c := range channels {
+		configured = append(configured, c.Name)
+	}
+	for i, n := range names {
+		ipath := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case slices.Contains(configured, n), fallback && slices.Contains(p.channels.ChannelNames(), n):
+		case n != ChannelWebhook && slices.Contains(ChannelKinds(), n):
+			p.add(ipath, "channel %q is not configured (have %s)", n, strings.Join(configured, ", "))
+		default:
+			p.add(ipath, "no channel %q (have %s)", n, strings.Join(configured, ", "))
+		}
+	}
+	return names
+}
+
+// TargetChannels maps each target with a notify list to it: what the alert
+// engine narrows the target's messages to.
+func (c *Config) TargetChannels() map[string][]string {
+	m := map[string][]string{}
+	for _, t := range c.Targets {
+		if len(t.Notify) > 0 {
+			m[t.Name] = t.Notify
+		}
+	}
+	return m
 }

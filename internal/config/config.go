@@ -79,6 +79,11 @@ type Target struct {
 
 	FailureThreshold int
 	SuccessThreshold int
+
+	// Notify narrows the channels of this target's DOWN and RECOVERED
+	// messages to these names (channel kinds or webhook names); nil: every
+	// channel. The log standing in for no channel still takes them all.
+	Notify []string
 }
 
 // Service is a client application whose failure reports are accepted.

@@ -20,6 +20,9 @@ type parser struct {
 	lookup   func(string) (string, bool)
 	literal  map[string]bool // key paths set from POLLERD_* variables: not expanded
 	problems []Problem
+	// channels is the decoded alerting section, which targets' notify
+	// lists are checked against; it is decoded before the targets.
+	channels Alerting
 }
 
 func (p *parser) add(path, format string, args ...any) {

@@ -21,13 +21,16 @@ const envPrefix = "POLLERD_"
 
 // envKeys are the scalar key paths that POLLERD_* variables can override,
 // whether or not the file has them. Lists of targets and services cannot be
-// overridden; ingest.trusted_proxies takes a comma-separated list.
+// overridden; ingest.trusted_proxies and alerting.email.to take a
+// comma-separated list.
 var envKeys = []string{
 	"listen", "state_dir",
 	"log.level", "log.format",
 	"defaults.interval", "defaults.timeout",
 	"defaults.failure_threshold", "defaults.success_threshold",
 	"alerting.slack.webhook_url", "alerting.slack.token", "alerting.slack.channel",
+	"alerting.email.smtp", "alerting.email.username", "alerting.email.password",
+	"alerting.email.from", "alerting.email.to", "alerting.email.starttls",
 	"alerting.alertmanager.urls", "alerting.alertmanager.reporter",
 	"ingest.path", "ingest.max_body_bytes", "ingest.dedup_window", "ingest.max_fingerprints",
 	"ingest.rate_limit.per_ip", "ingest.rate_limit.per_ip_burst", "ingest.rate_limit.global",

@@ -112,6 +112,12 @@ func TestParse_EnvOverride(t *testing.T) {
 		"alerting.alertmanager.urls":     {val: "http://a:9093, http://b:9093", got: func(c *Config) any { return len(c.Alerting.Alertmanager.URLs) }, want: 2},
 		"alerting.alertmanager.reporter": {env: map[string]string{"POLLERD_ALERTING_ALERTMANAGER_URLS": "http://a:9093"}, val: "vantage-fra", got: func(c *Config) any { return c.Alerting.Alertmanager.Reporter }, want: "vantage-fra"},
 		"history.retention_days":         {val: "7", got: func(c *Config) any { return c.History.RetentionDays }, want: 7},
+		"alerting.email.smtp":            {env: emailEnv("smtp"), val: "smtp.example.com:587", got: func(c *Config) any { return c.Alerting.Email.SMTP }, want: "smtp.example.com:587"},
+		"alerting.email.username":        {env: emailEnv("username", "password"), val: "u", got: func(c *Config) any { return c.Alerting.Email.Username }, want: "u"},
+		"alerting.email.password":        {env: emailEnv("password", "username"), val: "pw", got: func(c *Config) any { return c.Alerting.Email.Password.Value() }, want: "pw"},
+		"alerting.email.from":            {env: emailEnv("from"), val: "Pollerd <x@example.com>", got: func(c *Config) any { return c.Alerting.Email.From }, want: "Pollerd <x@example.com>"},
+		"alerting.email.to":              {env: emailEnv("to"), val: "a@example.com, b@example.com", got: func(c *Config) any { return c.Alerting.Email.To }, want: []string{"a@example.com", "b@example.com"}},
+		"alerting.email.starttls":        {env: emailEnv("starttls"), val: "none", got: func(c *Config) any { return c.Alerting.Email.StartTLS }, want: "none"},
 	}
 	for _, key := range envKeys {
 		if _, ok := tests[key]; !ok {

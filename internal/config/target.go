@@ -22,6 +22,7 @@ type rawTarget struct {
 	Timeout          any `mapstructure:"timeout"`
 	FailureThreshold any `mapstructure:"failure_threshold"`
 	SuccessThreshold any `mapstructure:"success_threshold"`
+	Notify           any `mapstructure:"notify"`
 }
 
 func (p *parser) targets(v any, d Defaults) []Target {
@@ -91,6 +92,7 @@ func (p *parser) target(i int, raw *rawTarget, kindKeys map[string]any, d Defaul
 	}
 	t.FailureThreshold = p.intAtLeast(path+".failure_threshold", raw.FailureThreshold, d.FailureThreshold, 1)
 	t.SuccessThreshold = p.intAtLeast(path+".success_threshold", raw.SuccessThreshold, d.SuccessThreshold, 1)
+	t.Notify = p.notify(path+".notify", raw.Notify)
 	t.Probe = probe.Target{Name: t.Name, URL: t.ParsedURL, Timeout: timeout, Spec: p.spec(path, kind, kindKeys)}
 	return t
 }
