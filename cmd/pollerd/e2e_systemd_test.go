@@ -1,6 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -89,5 +94,32 @@ func TestSystemd_E2E(t *testing.T) {
 				break
 			}
 		})
+	}
+}
+
+// TestHeartbeat_E2E: the real binary pings heartbeat.url every interval
+// while it runs, and never shows the URL in its log.
+func TestHeartbeat_E2E(t *testing.T) {
+	const path = "/ping/s3cr3t-uuid"
+	var gets atomic.Int64
+	hc := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == path {
+			gets.Add(1)
+		}
+	}))
+	defer hc.Close()
+	_, target := newFlipperServer(t, true)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, fmt.Sprintf("heartbeat: {url: %q, interval: 1s}\n", hc.URL+path)+
+		coreHeader(dir, false)+coreTarget("api", target))
+	d := startDaemon(t, cfg)
+	start := time.Now()
+	eventually(t, coreWait, "3 heartbeat GETs", func() bool { return gets.Load() >= 3 })
+	t.Logf("3 heartbeats in %s at interval 1s", time.Since(start).Round(time.Millisecond))
+	if err := d.stop(coreStopWait); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	if out := d.output(); bytes.Contains(out, []byte("s3cr3t")) {
+		t.Errorf("the log shows the heartbeat URL:\n%s", out)
 	}
 }

@@ -212,6 +212,9 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if stop := sd.startWatchdog(mon); stop != nil {
 		lc.onStop("watchdog", httpDrainTimeout, stop)
 	}
+	if err := startHeartbeat(cfg.Heartbeat, mon, db.Healthy, lc, log.Named("heartbeat")); err != nil {
+		return err
+	}
 
 	for {
 		select {

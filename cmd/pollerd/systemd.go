@@ -11,16 +11,11 @@ import (
 	"github.com/pollerd/pollerd/internal/monitor"
 )
 
-// scheduler is what the watchdog and the heartbeat ask of the monitor: the
-// record of its liveness tick, a cron entry dispatched like every probe.
+// scheduler is what the watchdog asks of the monitor: the record of its
+// liveness tick, a cron entry dispatched like every probe.
 type scheduler interface {
 	Liveness() monitor.Liveness
-	Tick() time.Duration
 }
-
-// staleTicks is how many tick periods may pass without a tick before the
-// scheduler counts as stuck: one late wake is not a wedge.
-const staleTicks = 3
 
 // systemd speaks the sd_notify protocol (Type=notify) over $NOTIFY_SOCKET:
 // READY=1 once pollerd listens and its schedule is armed, WATCHDOG=1 while
@@ -56,7 +51,7 @@ func (s *systemd) reloaded() { s.ready() }
 
 // startWatchdog pets systemd's watchdog at half of WATCHDOG_USEC, as
 // sd_watchdog_enabled(3) asks, but only while the scheduler's own tick is
-// fresh (at most one pet interval, or staleTicks ticks, old): a wedged
+// fresh (at most one pet interval, or monitor.StaleTicks ticks, old): a wedged
 // scheduler stops the pets and systemd restarts pollerd. It returns the
 // loop's stop function, or nil when systemd set no watchdog.
 func (s *systemd) startWatchdog(sched scheduler) func(context.Context) error {
@@ -68,7 +63,6 @@ func (s *systemd) startWatchdog(sched scheduler) func(context.Context) error {
 		return nil
 	}
 	every := usec / 2
-	maxAge := max(every, staleTicks*sched.Tick())
 	s.log.Info("systemd watchdog", zap.Duration("timeout", usec), zap.Duration("every", every))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -83,7 +77,7 @@ func (s *systemd) startWatchdog(sched scheduler) func(context.Context) error {
 				return
 			case now := <-t.C:
 				l := sched.Liveness()
-				fresh := l.Fresh(now, maxAge)
+				fresh := l.Fresh(now, max(every, monitor.StaleTicks*l.Every))
 				if fresh != wasFresh {
 					s.log.Warn("systemd watchdog", zap.Bool("scheduler_on_time", fresh), zap.Time("last_tick", l.Last))
 					wasFresh = fresh

@@ -108,17 +108,25 @@ func TestSystemd_NoSocket(t *testing.T) {
 	}
 }
 
-// fakeScheduler is a scheduler whose liveness the test sets.
+// fakeScheduler ticks every 10 ms (Liveness says it just ticked) until the
+// test stalls it.
 type fakeScheduler struct {
-	mu sync.Mutex
-	l  monitor.Liveness
+	mu      sync.Mutex
+	stalled bool
+	l       monitor.Liveness
 }
 
-func (f *fakeScheduler) set(l monitor.Liveness) { f.mu.Lock(); f.l = l; f.mu.Unlock() }
+func (f *fakeScheduler) stall(on bool) { f.mu.Lock(); f.stalled = on; f.mu.Unlock() }
 
-func (f *fakeScheduler) Liveness() monitor.Liveness { f.mu.Lock(); defer f.mu.Unlock(); return f.l }
-
-func (f *fakeScheduler) Tick() time.Duration { return 10 * time.Millisecond }
+func (f *fakeScheduler) Liveness() monitor.Liveness {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.stalled {
+		f.l.Last = time.Now()
+	}
+	f.l.Every = 10 * time.Millisecond
+	return f.l
+}
 
 // TestSystemd_Watchdog: WATCHDOG=1 at half of WATCHDOG_USEC while the
 // scheduler ticks; none once its tick goes stale (a stalled scheduler);
@@ -128,22 +136,6 @@ func TestSystemd_Watchdog(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", path)
 	t.Setenv("WATCHDOG_USEC", "100000") // 100 ms: pets every 50 ms
 	sched := &fakeScheduler{}
-	// The scheduler ticks while running is true.
-	var running sync.Mutex
-	ticking := true
-	tctx, stopTicks := context.WithCancel(context.Background())
-	defer stopTicks()
-	go func() {
-		for tctx.Err() == nil {
-			running.Lock()
-			if ticking {
-				sched.set(monitor.Liveness{Last: time.Now()})
-			}
-			running.Unlock()
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
-	setTicking := func(on bool) { running.Lock(); ticking = on; running.Unlock() }
 
 	stop := newSystemd(zap.NewNop()).startWatchdog(sched)
 	if stop == nil {
@@ -163,7 +155,7 @@ func TestSystemd_Watchdog(t *testing.T) {
 		t.Errorf("3 pets in %s, want ≥ 150 ms (every 50 ms)", d)
 	}
 
-	setTicking(false)
+	sched.stall(true)
 	time.Sleep(100 * time.Millisecond) // maxAge: max(50 ms, 3 ticks of 10 ms)
 	drain(msgs)
 	select {
@@ -172,7 +164,7 @@ func TestSystemd_Watchdog(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 
-	setTicking(true)
+	sched.stall(false)
 	if m := nextMsg(t, msgs, 5*time.Second).text; m != "WATCHDOG=1" {
 		t.Fatalf("got %q after the scheduler resumed, want WATCHDOG=1", m)
 	}

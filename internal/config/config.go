@@ -33,6 +33,7 @@ type Config struct {
 	Ingest     Ingest
 	History    History
 	StatusPage StatusPage
+	Heartbeat  Heartbeat
 }
 
 // StatusPage configures the HTML status page served at /.

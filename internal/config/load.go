@@ -36,6 +36,7 @@ var envKeys = []string{
 	"ingest.rate_limit.per_ip", "ingest.rate_limit.per_ip_burst", "ingest.rate_limit.global",
 	"ingest.trusted_proxies", "ingest.confirm_cooldown",
 	"history.retention_days",
+	"heartbeat.url", "heartbeat.interval",
 }
 
 // EnvName returns the variable that overrides a key path such as

@@ -21,6 +21,7 @@ func (p *parser) config(all map[string]any, dir string) *Config {
 		Ingest     any `mapstructure:"ingest"`
 		History    any `mapstructure:"history"`
 		StatusPage any `mapstructure:"status_page"`
+		Heartbeat  any `mapstructure:"heartbeat"`
 	}
 	p.section("", all, &raw)
 	c := &Config{Listen: p.strOr("listen", raw.Listen, "127.0.0.1:8080")}
@@ -53,6 +54,7 @@ func (p *parser) config(all map[string]any, dir string) *Config {
 	p.section("status_page", raw.StatusPage, &page)
 	c.StatusPage.Enabled = p.boolOr("status_page.enabled", page.Enabled, true)
 	c.StatusPage.Title = p.strOr("status_page.title", page.Title, "pollerd status")
+	c.Heartbeat = p.heartbeat(raw.Heartbeat)
 	return c
 }
 

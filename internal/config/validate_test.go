@@ -61,6 +61,8 @@ func TestLoad_BadFiles(t *testing.T) {
 		"bad-tcp-http-keys.yaml":      {{"targets[0].method", "only for http(s) targets"}, {"targets[0].expect", "only for dns, http(s) or tls targets"}},
 		"bad-yaml.yaml":               {{"", "invalid YAML"}},
 		"bad-shape.yaml":              {{"log", "must be a mapping"}, {"targets[0]", "must be a mapping"}},
+		"bad-heartbeat.yaml":          {{"heartbeat.grace", "unknown key"}, {"heartbeat.interval", "must be at least 1s"}, {"heartbeat.url", "must be an http:// or https:// URL"}},
+		"bad-heartbeat-url.yaml":      {{"heartbeat.url", "has no host"}},
 		"bad-webhooks.yaml": {
 			{"alerting.webhooks[0].url", "must be an http:// or https:// URL"},
 			{"alerting.webhooks[1].name", `"ops" is already alerting.webhooks[0]`},

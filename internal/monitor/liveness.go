@@ -27,12 +27,22 @@ type Liveness struct {
 	// before: the scheduler was stuck or badly late in between, even if it
 	// has caught up since.
 	Stalls uint64
+	// Every is the tick's period.
+	Every time.Duration
 }
+
+// StaleTicks is how many periods may pass without a tick before the
+// scheduler counts as stuck: one late wake is not a wedge.
+const StaleTicks = 3
 
 // Fresh reports whether the last tick is at most maxAge old at now.
 func (l Liveness) Fresh(now time.Time, maxAge time.Duration) bool {
 	return !l.Last.IsZero() && now.Sub(l.Last) <= maxAge
 }
+
+// OnTime reports whether the scheduler ticked within StaleTicks periods
+// before now.
+func (l Liveness) OnTime(now time.Time) bool { return l.Fresh(now, StaleTicks*l.Every) }
 
 // liveness records the ticks; the cron entry is added in New.
 type liveness struct {
@@ -59,8 +69,7 @@ func (lv *liveness) tick(now time.Time) {
 func (m *Monitor) Liveness() Liveness {
 	m.alive.mu.Lock()
 	defer m.alive.mu.Unlock()
-	return m.alive.l
+	l := m.alive.l
+	l.Every = m.alive.every
+	return l
 }
-
-// Tick returns the period of the liveness tick.
-func (m *Monitor) Tick() time.Duration { return m.alive.every }

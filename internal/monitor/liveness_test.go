@@ -33,6 +33,9 @@ func TestLiveness_tick(t *testing.T) {
 	if !l.Fresh(t0.Add(3*time.Second), 3*time.Second) || l.Fresh(t0.Add(3*time.Second+1), 3*time.Second) {
 		t.Error("Fresh: wrong at the bound")
 	}
+	if l := (Liveness{Last: t0, Every: time.Second}); !l.OnTime(t0.Add(3*time.Second)) || l.OnTime(t0.Add(3*time.Second+1)) {
+		t.Error("OnTime: wrong at 3 periods")
+	}
 	if (Liveness{}).Fresh(t0, time.Hour) {
 		t.Error("Fresh: zero Liveness (never ticked) is fresh")
 	}
@@ -81,18 +84,18 @@ func TestMonitor_Liveness(t *testing.T) {
 	m.Start()
 	defer func() { _ = m.Stop(context.Background()) }()
 
-	waitFor(t, "a tick", func() bool { return m.Liveness().Fresh(time.Now(), 3*tick) })
+	waitFor(t, "a tick", func() bool { return m.Liveness().OnTime(time.Now()) })
 
 	gate.set(false) // wedge cron's run loop on its next log line
 	time.Sleep(3 * tick)
 	frozen := m.Liveness().Last
 	time.Sleep(10 * tick)
-	if got := m.Liveness(); !got.Last.Equal(frozen) || got.Fresh(time.Now(), 3*tick) {
+	if got := m.Liveness(); !got.Last.Equal(frozen) || got.OnTime(time.Now()) {
 		t.Fatalf("wedged scheduler still ticks: %+v (frozen at %v)", got, frozen)
 	}
 
 	gate.set(true)
-	waitFor(t, "a fresh tick after the stall", func() bool { return m.Liveness().Fresh(time.Now(), 3*tick) })
+	waitFor(t, "a fresh tick after the stall", func() bool { return m.Liveness().OnTime(time.Now()) })
 	if got := m.Liveness(); got.Stalls == 0 {
 		t.Errorf("Stalls = 0 after a stall of %s, want ≥ 1", 10*tick)
 	}
