@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -241,7 +242,7 @@ func TestMonitor_Initial(t *testing.T) {
 		Probe:   fp.probe,
 	})
 
-	if got, _ := m.Status("api"); got != restored {
+	if got, _ := m.Status("api"); !reflect.DeepEqual(got, restored) {
 		t.Errorf("restored status = %+v, want %+v", got, restored)
 	}
 	if _, ok := m.Status("ghost"); ok {

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -61,7 +62,7 @@ func TestStep(t *testing.T) {
 			got, tr := Step(tc.in, tc.r, tc.fail, tc.succ)
 			want := tc.want
 			want.Last = tc.r
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("status = %+v, want %+v", got, want)
 			}
 			if tc.wantTo == "" {
@@ -78,7 +79,7 @@ func TestStep(t *testing.T) {
 				from = Unknown
 			}
 			wantTr := Transition{Target: "api", From: from, To: tc.wantTo, At: at, Since: tc.in.Since, Result: tc.r}
-			if *tr != wantTr {
+			if !reflect.DeepEqual(*tr, wantTr) {
 				t.Errorf("transition = %+v, want %+v", *tr, wantTr)
 			}
 		})
