@@ -4,7 +4,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/pollerd/pollerd/internal/config"
-	"github.com/pollerd/pollerd/internal/heartbeat"
 	"github.com/pollerd/pollerd/internal/monitor"
 )
 
@@ -15,7 +14,7 @@ func startHeartbeat(cfg config.Heartbeat, mon *monitor.Monitor, storeHealthy fun
 	if cfg.URL == "" {
 		return nil
 	}
-	hb, err := heartbeat.New(heartbeat.Options{URL: cfg.URL.Value(), Interval: cfg.Interval,
+	hb, err := monitor.NewHeartbeat(monitor.HeartbeatOptions{URL: cfg.URL.Value(), Interval: cfg.Interval,
 		Liveness: mon.Liveness, Healthy: storeHealthy, Logger: log})
 	if err != nil {
 		return err

@@ -1,12 +1,13 @@
-// Package heartbeat pings a dead man's switch (healthchecks.io and the
+// Heartbeat pings a dead man's switch (healthchecks.io and the
 // like): a GET to a URL after each interval in which pollerd was healthy,
 // so that the pinged service tells the owner when pollerd is gone or
 // wedged. Healthy means the scheduler kept time (its liveness tick fresh at
 // the end of the interval and no stall during it: the signal the systemd
 // watchdog uses too) and the store could be written. Failed pings are
-// logged, on change and every LogEvery-th, and counted; they are never sent
+// logged, on change and every HeartbeatLogEvery-th, and counted; they are never sent
 // to an alert channel, whose outage may be the very cause.
-package heartbeat
+
+package monitor
 
 import (
 	"context"
@@ -19,35 +20,33 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/pollerd/pollerd/internal/monitor"
 )
 
 // Defaults and bounds.
 const (
-	MaxTimeout = 10 * time.Second // one ping; the interval bounds it too
-	LogEvery   = 10               // a repeated failure is logged every LogEvery-th time
+	HeartbeatMaxTimeout = 10 * time.Second // one ping; the interval bounds it too
+	HeartbeatLogEvery   = 10               // a repeated failure is logged every HeartbeatLogEvery-th time
 )
 
-// ErrWithheld marks an interval that earned no ping. It is not counted as
+// ErrHeartbeatWithheld marks an interval that earned no ping. It is not counted as
 // a failure: the silence is the message.
-var ErrWithheld = errors.New("heartbeat withheld")
+var ErrHeartbeatWithheld = errors.New("heartbeat withheld")
 
-// Options configure a Heartbeat.
-type Options struct {
+// HeartbeatOptions configure a Heartbeat.
+type HeartbeatOptions struct {
 	// URL is pinged with GET. It is a bearer secret: it never appears in a
 	// log line or an error.
 	URL      string
-	Interval time.Duration           // required, > 0
-	Liveness func() monitor.Liveness // required: the scheduler's tick
-	Healthy  func() error            // required: nil while the store can be written
-	Client   *http.Client            // default: http.DefaultClient's transport, no cookies
-	Logger   *zap.Logger             // default: none
+	Interval time.Duration   // required, > 0
+	Liveness func() Liveness // required: the scheduler's tick
+	Healthy  func() error    // required: nil while the store can be written
+	Client   *http.Client    // default: http.DefaultClient's transport, no cookies
+	Logger   *zap.Logger     // default: none
 }
 
 // Heartbeat is the ping loop. Start starts it; Stop stops it and waits.
 type Heartbeat struct {
-	o        Options
+	o        HeartbeatOptions
 	failures atomic.Uint64
 
 	ctx    context.Context
@@ -61,7 +60,7 @@ type Heartbeat struct {
 }
 
 // New checks o; nothing runs until Start.
-func New(o Options) (*Heartbeat, error) {
+func NewHeartbeat(o HeartbeatOptions) (*Heartbeat, error) {
 	if o.Interval <= 0 || o.Liveness == nil || o.Healthy == nil {
 		return nil, errors.New("new heartbeat: interval, liveness and healthy are required")
 	}
@@ -119,12 +118,12 @@ func (h *Heartbeat) beat(now time.Time) error {
 	stalled := l.Stalls != h.stalls
 	h.stalls = l.Stalls
 	if stalled || !l.OnTime(now) {
-		return fmt.Errorf("%w: the scheduler is not on time", ErrWithheld)
+		return fmt.Errorf("%w: the scheduler is not on time", ErrHeartbeatWithheld)
 	}
 	if h.o.Healthy() != nil {
-		return fmt.Errorf("%w: the store cannot be written", ErrWithheld)
+		return fmt.Errorf("%w: the store cannot be written", ErrHeartbeatWithheld)
 	}
-	ctx, cancel := context.WithTimeout(h.ctx, min(h.o.Interval, MaxTimeout))
+	ctx, cancel := context.WithTimeout(h.ctx, min(h.o.Interval, HeartbeatMaxTimeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.o.URL, nil)
 	if err != nil {
@@ -147,7 +146,7 @@ func (h *Heartbeat) beat(now time.Time) error {
 }
 
 // report counts failed pings and logs an outcome when it changes and every
-// LogEvery-th time it repeats.
+// HeartbeatLogEvery-th time it repeats.
 func (h *Heartbeat) report(err error) {
 	msg := ""
 	if err != nil {
@@ -158,11 +157,11 @@ func (h *Heartbeat) report(err error) {
 	} else {
 		h.last, h.repeats = msg, 0
 	}
-	if err != nil && !errors.Is(err, ErrWithheld) {
+	if err != nil && !errors.Is(err, ErrHeartbeatWithheld) {
 		h.failures.Add(1)
 	}
 	switch {
-	case h.repeats%LogEvery != 0:
+	case h.repeats%HeartbeatLogEvery != 0:
 	case err == nil:
 		if h.repeats == 0 {
 			h.o.Logger.Info("heartbeat sent")

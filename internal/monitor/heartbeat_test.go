@@ -1,4 +1,4 @@
-package heartbeat
+package monitor
 
 import (
 	"cmp"
@@ -15,23 +15,21 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
-
-	"github.com/pollerd/pollerd/internal/monitor"
 )
 
-const secretPath = "/ping/s3cr3t-uuid"
+const hbSecretPath = "/ping/s3cr3t-uuid"
 
-// recorder is a loopback heartbeat receiver.
-type recorder struct {
+// hbRecorder is a loopback heartbeat receiver.
+type hbRecorder struct {
 	gets   atomic.Int64
 	status atomic.Int64 // answer; 0 = 200
 	srv    *httptest.Server
 }
 
-func newRecorder(t *testing.T) *recorder {
-	r := &recorder{}
+func newRecorder(t *testing.T) *hbRecorder {
+	r := &hbRecorder{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method == http.MethodGet && req.URL.Path == secretPath {
+		if req.Method == http.MethodGet && req.URL.Path == hbSecretPath {
 			r.gets.Add(1)
 		}
 		if s := r.status.Load(); s != 0 {
@@ -42,8 +40,8 @@ func newRecorder(t *testing.T) *recorder {
 	return r
 }
 
-// world is the scheduler and store the heartbeat looks at, set by the test.
-type world struct {
+// hbWorld is the scheduler and store the heartbeat looks at, set by the test.
+type hbWorld struct {
 	mu      sync.Mutex
 	stalled bool // the tick stops; Last stays where it was
 	last    time.Time
@@ -52,22 +50,22 @@ type world struct {
 	every   time.Duration // default 5 ms
 }
 
-func (w *world) liveness() monitor.Liveness {
+func (w *hbWorld) liveness() Liveness {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.stalled {
 		w.last = time.Now()
 	}
-	return monitor.Liveness{Last: w.last, Stalls: w.stalls, Every: cmp.Or(w.every, 5*time.Millisecond)}
+	return Liveness{Last: w.last, Stalls: w.stalls, Every: cmp.Or(w.every, 5*time.Millisecond)}
 }
 
-func (w *world) healthy() error { w.mu.Lock(); defer w.mu.Unlock(); return w.store }
+func (w *hbWorld) healthy() error { w.mu.Lock(); defer w.mu.Unlock(); return w.store }
 
-func (w *world) set(f func(*world)) { w.mu.Lock(); f(w); w.mu.Unlock() }
+func (w *hbWorld) set(f func(*hbWorld)) { w.mu.Lock(); f(w); w.mu.Unlock() }
 
-func newHeartbeat(t *testing.T, url string, w *world, log *zap.Logger) *Heartbeat {
+func newHeartbeat(t *testing.T, url string, w *hbWorld, log *zap.Logger) *Heartbeat {
 	t.Helper()
-	h, err := New(Options{URL: url, Interval: 20 * time.Millisecond, Liveness: w.liveness, Healthy: w.healthy, Logger: log})
+	h, err := NewHeartbeat(HeartbeatOptions{URL: url, Interval: 20 * time.Millisecond, Liveness: w.liveness, Healthy: w.healthy, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +76,8 @@ func newHeartbeat(t *testing.T, url string, w *world, log *zap.Logger) *Heartbea
 // writable; none while the store is not, or the scheduler's tick is stale.
 func TestHeartbeat_Run(t *testing.T) {
 	rec := newRecorder(t)
-	w := &world{}
-	h := newHeartbeat(t, rec.srv.URL+secretPath, w, nil)
+	w := &hbWorld{}
+	h := newHeartbeat(t, rec.srv.URL+hbSecretPath, w, nil)
 	h.Start()
 	defer func() { _ = h.Stop(context.Background()) }()
 
@@ -105,13 +103,13 @@ func TestHeartbeat_Run(t *testing.T) {
 	}
 
 	waitGets("healthy", 3)
-	w.set(func(w *world) { w.store = errors.New("disk full") })
+	w.set(func(w *hbWorld) { w.store = errors.New("disk full") })
 	none("store unwritable")
-	w.set(func(w *world) { w.store = nil })
+	w.set(func(w *hbWorld) { w.store = nil })
 	waitGets("store writable again", 2)
-	w.set(func(w *world) { w.stalled = true })
+	w.set(func(w *hbWorld) { w.stalled = true })
 	none("scheduler stalled")
-	w.set(func(w *world) { w.stalled = false })
+	w.set(func(w *hbWorld) { w.stalled = false })
 	waitGets("scheduler ticking again", 2)
 	if h.Failures() != 0 {
 		t.Errorf("Failures() = %d, want 0 (withheld pings are no failures)", h.Failures())
@@ -127,26 +125,26 @@ func TestHeartbeat_beat(t *testing.T) {
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name      string
-		live      monitor.Liveness
+		live      Liveness
 		store     error
 		status    int
 		wantErr   string // "" = a ping
 		withheld  bool
 		prevStall uint64
 	}{
-		{"on time, store writable: ping", monitor.Liveness{Last: t0, Every: time.Second}, nil, 0, "", false, 0},
-		{"tick three periods old: still on time", monitor.Liveness{Last: t0.Add(-3 * time.Second), Every: time.Second}, nil, 0, "", false, 0},
-		{"tick stale", monitor.Liveness{Last: t0.Add(-4 * time.Second), Every: time.Second}, nil, 0, "the scheduler is not on time", true, 0},
-		{"never ticked", monitor.Liveness{Every: time.Second}, nil, 0, "the scheduler is not on time", true, 0},
-		{"stalled during the interval, on time now", monitor.Liveness{Last: t0, Stalls: 1, Every: time.Second}, nil, 0, "the scheduler is not on time", true, 0},
-		{"store unwritable", monitor.Liveness{Last: t0, Every: time.Second}, errors.New("read-only"), 0, "the store cannot be written", true, 0},
-		{"receiver answers 503", monitor.Liveness{Last: t0, Every: time.Second}, nil, 503, "GET: status 503", false, 0},
+		{"on time, store writable: ping", Liveness{Last: t0, Every: time.Second}, nil, 0, "", false, 0},
+		{"tick three periods old: still on time", Liveness{Last: t0.Add(-3 * time.Second), Every: time.Second}, nil, 0, "", false, 0},
+		{"tick stale", Liveness{Last: t0.Add(-4 * time.Second), Every: time.Second}, nil, 0, "the scheduler is not on time", true, 0},
+		{"never ticked", Liveness{Every: time.Second}, nil, 0, "the scheduler is not on time", true, 0},
+		{"stalled during the interval, on time now", Liveness{Last: t0, Stalls: 1, Every: time.Second}, nil, 0, "the scheduler is not on time", true, 0},
+		{"store unwritable", Liveness{Last: t0, Every: time.Second}, errors.New("read-only"), 0, "the store cannot be written", true, 0},
+		{"receiver answers 503", Liveness{Last: t0, Every: time.Second}, nil, 503, "GET: status 503", false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec.status.Store(int64(tt.status))
-			w := &world{stalled: true, last: tt.live.Last, stalls: tt.live.Stalls, store: tt.store, every: tt.live.Every}
-			h := newHeartbeat(t, rec.srv.URL+secretPath, w, nil)
+			w := &hbWorld{stalled: true, last: tt.live.Last, stalls: tt.live.Stalls, store: tt.store, every: tt.live.Every}
+			h := newHeartbeat(t, rec.srv.URL+hbSecretPath, w, nil)
 			h.stalls = tt.prevStall
 			before := rec.gets.Load()
 			err := h.beat(t0)
@@ -157,8 +155,8 @@ func TestHeartbeat_beat(t *testing.T) {
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && !strings.Contains(got, tt.wantErr) {
 				t.Fatalf("beat = %v, want %q", err, tt.wantErr)
 			}
-			if errors.Is(err, ErrWithheld) != tt.withheld {
-				t.Errorf("withheld = %v, want %v", errors.Is(err, ErrWithheld), tt.withheld)
+			if errors.Is(err, ErrHeartbeatWithheld) != tt.withheld {
+				t.Errorf("withheld = %v, want %v", errors.Is(err, ErrHeartbeatWithheld), tt.withheld)
 			}
 			if sent := rec.gets.Load() - before; sent != 0 && tt.withheld || sent != 1 && !tt.withheld {
 				t.Errorf("%d GETs, want %v", sent, !tt.withheld)
@@ -168,22 +166,22 @@ func TestHeartbeat_beat(t *testing.T) {
 }
 
 // TestHeartbeat_report: failures are counted; a repeated one is logged on
-// change and every LogEvery-th; the URL shows nowhere.
+// change and every HeartbeatLogEvery-th; the URL shows nowhere.
 func TestHeartbeat_report(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := "http://" + l.Addr().String() + secretPath
+	closed := "http://" + l.Addr().String() + hbSecretPath
 	l.Close()
 	core, logs := observer.New(zap.DebugLevel)
-	h := newHeartbeat(t, closed, &world{}, zap.New(core))
+	h := newHeartbeat(t, closed, &hbWorld{}, zap.New(core))
 	var last error
 	for range 25 {
 		last = h.beat(time.Now())
 		h.report(last)
 	}
-	if last == nil || errors.Is(last, ErrWithheld) {
+	if last == nil || errors.Is(last, ErrHeartbeatWithheld) {
 		t.Fatalf("beat to a closed port = %v, want a failure", last)
 	}
 	if h.Failures() != 25 {
@@ -214,16 +212,16 @@ func TestHeartbeat_report(t *testing.T) {
 }
 
 func TestNew_refuses(t *testing.T) {
-	w := &world{}
+	w := &hbWorld{}
 	for _, u := range []string{"", "ftp://x/s3cr3t", "https:///s3cr3t", "::s3cr3t"} {
-		_, err := New(Options{URL: u, Interval: time.Second, Liveness: w.liveness, Healthy: w.healthy})
+		_, err := NewHeartbeat(HeartbeatOptions{URL: u, Interval: time.Second, Liveness: w.liveness, Healthy: w.healthy})
 		if err == nil {
-			t.Errorf("New(%q) accepted", u)
+			t.Errorf("NewHeartbeat(%q) accepted", u)
 		} else if strings.Contains(err.Error(), "s3cr3t") {
 			t.Errorf("error quotes the URL: %v", err)
 		}
 	}
-	if _, err := New(Options{URL: "https://hc-ping.com/x", Liveness: w.liveness, Healthy: w.healthy}); err == nil {
+	if _, err := NewHeartbeat(HeartbeatOptions{URL: "https://hc-ping.com/x", Liveness: w.liveness, Healthy: w.healthy}); err == nil {
 		t.Error("New without an interval accepted")
 	}
 }
