@@ -183,9 +183,12 @@ func (q *queue) finish(d *incident.Delivery, err error) {
 		q.log.Warn("alert rate limited; waiting as asked", append(fields, zap.Duration("retry_after", after))...)
 	default:
 		wait := backoff(q.base, d.Attempts)
+		changed := err.Error() != d.LastError
 		d.NextAt, d.LastError = now.Add(wait), err.Error()
 		q.countRetry()
-		if d.Attempts == 1 || d.Attempts%10 == 0 {
+		// Attempts 1–5 each, then every 10th, and whenever the error text
+		// changes: a long outage does not flood the journal.
+		if d.Attempts <= 5 || d.Attempts%10 == 0 || changed {
 			q.log.Warn("alert failed; will retry", append(fields, zap.Duration("retry_in", wait), zap.Error(err))...)
 		}
 	}
