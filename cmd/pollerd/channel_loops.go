@@ -29,7 +29,9 @@ func newAlertmanagerChannel(cfg *config.Config, _ config.Channel, log *zap.Logge
 	for i, u := range am.URLs {
 		urls[i] = u.Value()
 	}
-	n, err := alertmanager.New(alertmanager.Options{URLs: urls, Reporter: reporter, Logger: log.Named("alertmanager")})
+	groups := cfg.TargetGroups()
+	n, err := alertmanager.New(alertmanager.Options{URLs: urls, Reporter: reporter, Logger: log.Named("alertmanager"),
+		GroupOf: func(target string) string { return groups[target] }})
 	if err != nil {
 		return outbox.Channel{}, fmt.Errorf("alerting.alertmanager: %w", err)
 	}

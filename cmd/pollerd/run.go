@@ -140,7 +140,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	targets := make([]monitor.Target, len(cfg.Targets))
 	for i, t := range cfg.Targets {
 		targets[i] = monitor.Target{Probe: t.Probe, Interval: t.Interval, Schedule: t.Schedule,
-			FailureThreshold: t.FailureThreshold, SuccessThreshold: t.SuccessThreshold}
+			FailureThreshold: t.FailureThreshold, SuccessThreshold: t.SuccessThreshold, Group: t.Group}
 	}
 	mon, err := monitor.New(monitor.Options{
 		Targets:         targets,

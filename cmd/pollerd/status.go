@@ -28,7 +28,7 @@ func (v liveView) Live() []web.Live {
 		if !ok {
 			continue
 		}
-		l := web.Live{Name: st.Name, Kind: t.Probe.URL.Scheme, URL: t.URL, State: string(st.State), Since: st.Since}
+		l := web.Live{Name: st.Name, Group: t.Group, Kind: t.Probe.URL.Scheme, URL: t.URL, State: string(st.State), Since: st.Since}
 		if !st.Last.At.IsZero() {
 			l.Last = &web.Result{OK: st.Last.OK, At: st.Last.At, Reason: st.Last.Reason,
 				DurationMS: float64(st.Last.Duration.Microseconds()) / 1000, StatusCode: st.Last.StatusCode}

@@ -12,6 +12,13 @@ const (
 	KindDown      Kind = "DOWN"
 	KindRecovered Kind = "RECOVERED"
 	KindReport    Kind = "REPORT"
+	// KindReminder repeats a DOWN while the target stays down
+	// (alerting.repeat_interval).
+	KindReminder Kind = "REMINDER"
+	// KindNotice tells of something that is neither a DOWN nor a
+	// RECOVERED: pollerd's own lost connectivity, a target removed from the
+	// config while DOWN.
+	KindNotice Kind = "NOTICE"
 )
 
 // Message is one notification, built once by the engine and rendered by each
@@ -27,7 +34,10 @@ type Message struct {
 	IncidentID int64  `json:"incident_id,omitempty"`
 	Kind       Kind   `json:"kind"`
 	Target     string `json:"target,omitempty"`  // DOWN, RECOVERED
-	Group      string `json:"group,omitempty"`   // the target's group; empty until grouping exists
+	Group      string `json:"group,omitempty"`   // the target's group, or the grouped message's
+	// Targets are the members a grouped DOWN, follow-up or RECOVERED tells
+	// of (Target is then empty), in the group's order.
+	Targets []string `json:"targets,omitempty"`
 	Service    string `json:"service,omitempty"` // REPORT; empty for all services
 	// Since is when what the message tells began: the outage, or the
 	// report window.

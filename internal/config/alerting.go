@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Channel kinds: the names a report's `types` (and, later, a target's
@@ -58,6 +59,13 @@ type Alerting struct {
 	Email    *Email    // nil when not configured
 
 	Alertmanager *Alertmanager // nil when not configured
+
+	// GroupWait is how often a follow-up of an open group incident may go
+	// out (alerting.group_wait); default 30s.
+	GroupWait time.Duration
+	// RepeatInterval is how often a reminder goes out while a target stays
+	// DOWN (alerting.repeat_interval); 0 (the default) is off, else ≥ 1s.
+	RepeatInterval time.Duration
 }
 
 // Slack is one Slack destination: exactly one of WebhookURL (incoming-webhook
@@ -116,7 +124,7 @@ func (a Alerting) ChannelNames() []string {
 }
 
 func (p *parser) alerting(v any) Alerting {
-	var a Alerting
+	a := Alerting{GroupWait: 30 * time.Second}
 	defer func() { p.channels = a }()
 	if v == nil {
 		return a
@@ -140,6 +148,14 @@ func (p *parser) alerting(v any) Alerting {
 		if w.Name != "" && slices.Contains(ChannelKinds(), w.Name) {
 			p.add(fmt.Sprintf("alerting.%s[%d].name", sectionKey(ChannelWebhook), i), "%q is a channel kind; choose another name", w.Name)
 		}
+	}
+	known["group_wait"], known["repeat_interval"] = true, true
+	a.GroupWait = p.positiveDur("alerting.group_wait", raw["group_wait"], 30*time.Second)
+	if d, ok := p.duration("alerting.repeat_interval", raw["repeat_interval"]); ok {
+		if d != 0 && d < time.Second {
+			p.add("alerting.repeat_interval", "must be 0 (off) or at least 1s")
+		}
+		a.RepeatInterval = d
 	}
 	for _, k := range slices.Sorted(maps.Keys(raw)) {
 		switch {

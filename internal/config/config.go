@@ -34,6 +34,7 @@ type Config struct {
 	History    History
 	StatusPage StatusPage
 	Heartbeat  Heartbeat
+	Canaries   Canaries
 }
 
 // StatusPage configures the HTML status page served at /.
@@ -66,7 +67,7 @@ type Target struct {
 	// Timeout and the spec of its kind (probe.HTTPSpec for http and https,
 	// none for tcp). Timeout bounds one probe: when the target does not set
 	// it, it is min(defaults.timeout, Interval), so a short interval never
-	// needs a timeout of its own; an explicit timeout must be below Interval.
+	// needs a timeout of its own; an explicit timeout must not exceed Interval.
 	Probe probe.Target `json:"-"`
 	// ParsedURL is the same pointer as Probe.URL, for readers that only
 	// need the URL (its scheme names the kind: http, https or tcp).
@@ -85,6 +86,10 @@ type Target struct {
 	// messages to these names (channel kinds or webhook names); nil: every
 	// channel. The log standing in for no channel still takes them all.
 	Notify []string
+
+	// Group names the group the target belongs to ([a-z0-9._-]+); "" for
+	// none. A group's members that fail together make one grouped alert.
+	Group string
 }
 
 // Service is a client application whose failure reports are accepted.

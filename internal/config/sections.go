@@ -22,6 +22,7 @@ func (p *parser) config(all map[string]any, dir string) *Config {
 		History    any `mapstructure:"history"`
 		StatusPage any `mapstructure:"status_page"`
 		Heartbeat  any `mapstructure:"heartbeat"`
+		Canaries   any `mapstructure:"canaries"`
 	}
 	p.section("", all, &raw)
 	c := &Config{Listen: p.strOr("listen", raw.Listen, "127.0.0.1:8080")}
@@ -55,6 +56,7 @@ func (p *parser) config(all map[string]any, dir string) *Config {
 	c.StatusPage.Enabled = p.boolOr("status_page.enabled", page.Enabled, true)
 	c.StatusPage.Title = p.strOr("status_page.title", page.Title, "pollerd status")
 	c.Heartbeat = p.heartbeat(raw.Heartbeat)
+	c.Canaries = p.canaries(raw.Canaries, c.Targets)
 	return c
 }
 
@@ -95,8 +97,11 @@ func (p *parser) defaults(v any) Defaults {
 }
 
 // cadence reads interval and timeout under path. An interval must be at
-// least 1s. A timeout that is set must be below the interval; one that is
-// not is min(defTimeout, interval), so that `interval: 2s` alone is valid.
+// least 1s. A timeout, set or not, is at most the interval (Prometheus's
+// rule for scrape_timeout): one that is not set is min(defTimeout,
+// interval), so `interval: 10s` alone and `interval: 10s, timeout: 10s` mean
+// the same. A probe never overlaps itself; the monitor waits a moment for
+// one that used its whole timeout rather than skip the next turn.
 func (p *parser) cadence(path string, iv, to any, defInterval, defTimeout time.Duration) (interval, timeout time.Duration) {
 	interval, ok := p.duration(join(path, "interval"), iv)
 	switch {
@@ -111,8 +116,8 @@ func (p *parser) cadence(path string, iv, to any, defInterval, defTimeout time.D
 		timeout = min(defTimeout, interval)
 	case timeout <= 0:
 		p.add(join(path, "timeout"), "must be positive")
-	case timeout >= interval:
-		p.add(join(path, "timeout"), "must be below the interval (%v)", interval)
+	case timeout > interval:
+		p.add(join(path, "timeout"), "must not exceed the interval (%v)", interval)
 	}
 	return interval, timeout
 }

@@ -23,6 +23,7 @@ type rawTarget struct {
 	FailureThreshold any `mapstructure:"failure_threshold"`
 	SuccessThreshold any `mapstructure:"success_threshold"`
 	Notify           any `mapstructure:"notify"`
+	Group            any `mapstructure:"group"`
 }
 
 func (p *parser) targets(v any, d Defaults) []Target {
@@ -93,6 +94,11 @@ func (p *parser) target(i int, raw *rawTarget, kindKeys map[string]any, d Defaul
 	t.FailureThreshold = p.intAtLeast(path+".failure_threshold", raw.FailureThreshold, d.FailureThreshold, 1)
 	t.SuccessThreshold = p.intAtLeast(path+".success_threshold", raw.SuccessThreshold, d.SuccessThreshold, 1)
 	t.Notify = p.notify(path+".notify", raw.Notify)
+	if t.Group, _ = p.str(path+".group", raw.Group); t.Group != "" {
+		if msg := checkName(t.Group); msg != "" {
+			p.add(path+".group", "%s", msg)
+		}
+	}
 	t.Probe = probe.Target{Name: t.Name, URL: t.ParsedURL, Timeout: timeout, Spec: p.spec(path, kind, kindKeys)}
 	return t
 }

@@ -117,3 +117,49 @@ func TestParse_KindKeysWithBadURL(t *testing.T) {
 		})
 	}
 }
+
+func TestParse_PolicyKeys(t *testing.T) {
+	const yml = `
+alerting:
+  group_wait: 10s
+  repeat_interval: 1h
+canaries:
+  targets: [canary-a, canary-b]
+  quorum: 1
+targets:
+  - name: canary-a
+    url: tcp://192.0.2.1:53
+  - name: canary-b
+    url: tcp://192.0.2.2:53
+  - name: api
+    url: https://example.com/health
+    group: homeserver
+  - name: db
+    url: tcp://example.com:5432
+    group: homeserver
+`
+	c, err := Parse(strings.NewReader(yml), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Alerting.GroupWait != 10*time.Second || c.Alerting.RepeatInterval != time.Hour {
+		t.Errorf("group_wait, repeat_interval = %v, %v", c.Alerting.GroupWait, c.Alerting.RepeatInterval)
+	}
+	if !reflect.DeepEqual(c.Canaries, Canaries{Targets: []string{"canary-a", "canary-b"}, Quorum: 1}) {
+		t.Errorf("canaries = %+v", c.Canaries)
+	}
+	if got := c.Groups(); !reflect.DeepEqual(got, map[string][]string{"homeserver": {"api", "db"}}) {
+		t.Errorf("groups = %v", got)
+	}
+	if got := c.TargetGroups(); got["api"] != "homeserver" || got["canary-a"] != "" {
+		t.Errorf("target groups = %v", got)
+	}
+
+	d, err := Parse(strings.NewReader("targets: [{name: api, url: 'https://example.com/'}]\ncanaries: {targets: [api]}\n"), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Alerting.GroupWait != 30*time.Second || d.Alerting.RepeatInterval != 0 || d.Canaries.Quorum != 1 {
+		t.Errorf("defaults: group_wait %v, repeat_interval %v, quorum %d", d.Alerting.GroupWait, d.Alerting.RepeatInterval, d.Canaries.Quorum)
+	}
+}

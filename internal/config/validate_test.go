@@ -29,7 +29,7 @@ func TestLoad_BadFiles(t *testing.T) {
 		"bad-url.yaml":                   {{"targets[0].url", "not a valid URL"}},
 		"bad-tcp-no-port.yaml":           {{"targets[0].url", "tcp needs host:port"}},
 		"bad-interval.yaml":              {{"targets[0].interval", "must be at least 1s"}},
-		"bad-timeout.yaml":               {{"targets[0].timeout", "must be below the interval (5s)"}},
+		"bad-timeout.yaml":               {{"targets[0].timeout", "must not exceed the interval (5s)"}},
 		"bad-threshold.yaml":             {{"targets[0].failure_threshold", "must be at least 1"}, {"targets[0].success_threshold", "must be at least 1"}},
 		"bad-interval-and-schedule.yaml": {{"targets[0].schedule", "cannot be combined with interval"}},
 		"bad-cron.yaml":                  {{"targets[0].schedule", "bad cron expression"}},
@@ -91,6 +91,17 @@ func TestLoad_BadFiles(t *testing.T) {
 			{"targets[3].notify[1]", `channel "log" is not configured (have ops, slack)`},
 			{"targets[3].notify[2]", `no channel "webhook" (have ops, slack)`},
 			{"targets[4].notify", "must name at least one channel (leave it out for every channel)"},
+		},
+		"bad-policy.yaml": {
+			{"alerting.group_wait", "must be positive"},
+			{"alerting.repeat_interval", "must be 0 (off) or at least 1s"},
+			{"canaries.targets[1]", `no target named "nope"`},
+			{"canaries.targets[2]", `"canary-a" is already canaries.targets[0]`},
+			{"canaries.quorum", "must be between 1 and 2 (the number of canaries)"},
+			{"targets[1].group", `"Home Server" may only hold a-z, 0-9, '.', '_' and '-'`},
+		},
+		"bad-canaries-empty.yaml": {
+			{"canaries.targets", "must name at least one target (leave canaries out for none)"},
 		},
 		"bad-ingest-values.yaml": {
 			{"ingest.path", "must be a URL path starting with /"},

@@ -14,6 +14,7 @@ type Target struct {
 	Schedule         string        // cron: 5 fields, 6 with seconds first, or @every/@hourly…
 	FailureThreshold int
 	SuccessThreshold int
+	Group            string // the target's group (its pollerd_target_up label); "" for none
 }
 
 // State is a target's health as the state machine sees it.

@@ -38,6 +38,10 @@ type Options struct {
 	GeneratorURL string
 	// Repost is how often firing alerts are posted again; default 1m.
 	Repost time.Duration
+	// GroupOf names a target's group (targets[].group): the group label of
+	// alerts restored from open incidents, which carry no message. Nil: no
+	// group.
+	GroupOf func(target string) string
 	// Lifetime is how far ahead of each post endsAt is; default 3m. It
 	// must exceed Repost.
 	Lifetime time.Duration
@@ -57,6 +61,7 @@ type Notifier struct {
 	client       *http.Client
 	log          *zap.Logger
 	now          func() time.Time
+	groupOf      func(string) string
 
 	// sendMu orders every post: a re-post never lands after the RECOVERED
 	// that ended its alert (Alertmanager would fire it again).
@@ -113,6 +118,10 @@ func New(o Options) (*Notifier, error) {
 	if n.now == nil {
 		n.now = time.Now
 	}
+	n.groupOf = o.GroupOf
+	if n.groupOf == nil {
+		n.groupOf = func(string) string { return "" }
+	}
 	return n, nil
 }
 
@@ -122,11 +131,26 @@ func (n *Notifier) Name() string { return "alertmanager" }
 // Notify posts a DOWN as a firing alert (and remembers it, to re-post) and
 // a RECOVERED as the same alert ending at the recovery time (and forgets
 // it, whether or not the post succeeds: a recovered target must not be
-// re-posted as firing). Every other kind is not sent: nil.
+// re-posted as firing). A grouped DOWN or RECOVERED (Targets) is one alert
+// per member, Alertmanager doing its own grouping. Every other kind is not
+// sent: nil.
 func (n *Notifier) Notify(ctx context.Context, m alert.Message) error {
-	if m.Target == "" || (m.Kind != alert.KindDown && m.Kind != alert.KindRecovered) {
+	if m.Kind != alert.KindDown && m.Kind != alert.KindRecovered {
 		return nil
 	}
+	if m.Target == "" {
+		var errs []error
+		for _, t := range m.Targets {
+			mm := m
+			mm.Target, mm.Targets = t, nil
+			errs = append(errs, n.notifyOne(ctx, mm))
+		}
+		return errors.Join(errs...)
+	}
+	return n.notifyOne(ctx, m)
+}
+
+func (n *Notifier) notifyOne(ctx context.Context, m alert.Message) error {
 	f := firing{target: m.Target, group: m.Group, summary: m.Text, since: m.Since}
 	if f.since.IsZero() {
 		f.since = m.At
@@ -184,7 +208,7 @@ func (n *Notifier) Restore(open []incident.Incident) {
 		if inc.Cause != "" {
 			summary += ": " + inc.Cause
 		}
-		n.firing[inc.Subject] = firing{target: inc.Subject, summary: alert.Truncate(summary, alert.MaxTextLen), since: inc.OpenedAt}
+		n.firing[inc.Subject] = firing{target: inc.Subject, group: n.groupOf(inc.Subject), summary: alert.Truncate(summary, alert.MaxTextLen), since: inc.OpenedAt}
 	}
 }
 

@@ -323,7 +323,8 @@ func TestNotifier_RecoveredAfterInflightRepost(t *testing.T) {
 func TestNotifier_Restore(t *testing.T) {
 	a := newFakeAM(t, "")
 	clk := newClock(t0)
-	n := newNotifier(t, Options{URLs: []string{a.URL()}, Now: clk.Now, Repost: time.Hour, Lifetime: 2 * time.Hour})
+	n := newNotifier(t, Options{URLs: []string{a.URL()}, Now: clk.Now, Repost: time.Hour, Lifetime: 2 * time.Hour,
+		GroupOf: func(target string) string { return map[string]string{"api": "homeserver"}[target] }})
 	n.Restore([]incident.Incident{
 		{ID: 1, Kind: incident.KindTarget, Subject: "api", OpenedAt: since, Cause: "connection refused"},
 		{ID: 2, Kind: incident.KindTarget, Subject: "db", OpenedAt: since, ClosedAt: t0},
@@ -338,9 +339,12 @@ func TestNotifier_Restore(t *testing.T) {
 	if len(post) != 2 {
 		t.Fatalf("first post holds %d alerts, want 2", len(post))
 	}
-	if p := post[0]; p.Labels["target"] != "api" || p.Annotations["summary"] != "api is DOWN: connection refused" ||
+	if p := post[0]; p.Labels["target"] != "api" || p.Labels["group"] != "homeserver" || p.Annotations["summary"] != "api is DOWN: connection refused" ||
 		!p.StartsAt.Equal(since) || !p.EndsAt.Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("restored alert = %+v", p)
+	}
+	if _, ok := post[1].Labels["group"]; ok {
+		t.Errorf("cache in no group has a group label: %v", post[1].Labels)
 	}
 	if s := post[1].Annotations["summary"]; s != "cache is DOWN" {
 		t.Errorf("summary without a cause = %q", s)
@@ -383,5 +387,30 @@ func TestNotifier_ContextCancelled(t *testing.T) {
 	err := n.Notify(ctx, down("api", ""))
 	if err == nil || alert.IsPermanent(err) || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatalf("Notify = %v, want a retryable error", err)
+	}
+}
+
+// A grouped DOWN is one alert per member; its RECOVERED resolves each.
+func TestNotifier_Grouped(t *testing.T) {
+	a := newFakeAM(t, "")
+	n := newNotifier(t, Options{URLs: []string{a.URL()}})
+	m := alert.Message{Key: "7:down", Kind: alert.KindDown, Group: "homeserver", Targets: []string{"api", "db"},
+		Text: "homeserver: 2 of 3 DOWN — api, db", Since: since, At: since}
+	if err := n.Notify(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(n.Firing(), ","); got != "api,db" {
+		t.Fatalf("Firing() = %s, want api,db", got)
+	}
+	m.Kind, m.Key, m.At = alert.KindRecovered, "7:recovered", t0
+	if err := n.Notify(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Firing(); len(got) != 0 {
+		t.Errorf("Firing() after the grouped RECOVERED = %v", got)
+	}
+	posts := a.Posts()
+	if len(posts) != 4 || posts[0][0].Labels["target"] != "api" || posts[1][0].Labels["group"] != "homeserver" {
+		t.Errorf("posts = %+v", posts)
 	}
 }
