@@ -93,7 +93,8 @@ type entry struct {
 	// stepped and delivered, so the target's probes never overlap and its
 	// Sink calls are ordered. A channel rather than a sync.Mutex so that a
 	// confirmation can give up waiting when its ctx ends.
-	sem chan struct{}
+	sem   chan struct{}
+	grace time.Duration // see skipGrace
 
 	mu          sync.Mutex // guards the fields below
 	status      Status
@@ -201,6 +202,7 @@ func New(o Options) (*Monitor, error) {
 		e := &entry{
 			target: t,
 			sem:    make(chan struct{}, 1),
+			grace:  graceOf(s),
 			status: Status{Name: name, State: Unknown, Since: start},
 		}
 		m.byName[name] = e
@@ -330,17 +332,39 @@ func (m *Monitor) Status(name string) (Status, bool) {
 	return e.snapshot(), true
 }
 
-// scheduled is the cron job of one target. It skips its turn while the
-// previous probe (or a confirmation) still runs, like cron's
-// SkipIfStillRunning, so a slow target never piles up probes.
+// skipGrace is how long a due probe waits for the target's previous one
+// before skipping its turn (at most a tenth of the interval): a timeout may
+// equal the interval, and a probe that used all of it ends just as the next
+// is due.
+const skipGrace = 100 * time.Millisecond
+
+// graceOf is e's wait before a skip; cron specs, which have no interval to
+// compare a timeout with, skip at once.
+func graceOf(s cron.Schedule) time.Duration {
+	if is, ok := s.(IntervalSchedule); ok {
+		return min(skipGrace, is.Interval/10)
+	}
+	return 0
+}
+
+// scheduled is the scheduled probe of one target. It skips its turn while
+// the previous probe (or a confirmation) still runs after skipGrace, like
+// cron's SkipIfStillRunning, so a slow target never piles up probes.
 func (m *Monitor) scheduled(due time.Time, e *entry) {
 	defer m.recoverPanic(e)
-	if !e.tryLock() {
+	if !e.tryLock() && (e.grace <= 0 || !m.lockWithin(e, e.grace)) {
 		m.log.Debug("probe skipped: previous still running", zap.String("target", e.name()))
 		return
 	}
 	defer e.unlock()
 	m.probeLocked(e, due)
+}
+
+// lockWithin waits up to d for e's lock; the slow path of scheduled.
+func (m *Monitor) lockWithin(e *entry, d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(m.ctx, d)
+	defer cancel()
+	return e.lock(ctx)
 }
 
 // probeLocked probes e once, steps its state machine and tells the sink:
