@@ -33,17 +33,18 @@ func (m *Monitor) Confirm(ctx context.Context, targets []string) []Status {
 // ConfirmService confirms the targets of a service whose clients report
 // failures (Options.Services); a service with none is not probed.
 func (m *Monitor) ConfirmService(ctx context.Context, service string) {
-	if targets := m.services[service]; len(targets) > 0 {
+	if targets := m.load().services[service]; len(targets) > 0 {
 		m.confirm(ctx, targets)
 	}
 }
 
 func (m *Monitor) confirm(ctx context.Context, targets []string) []Status {
+	set := m.load()
 	entries := make([]*entry, 0, len(targets))
 	seen := make(map[string]bool, len(targets))
 	var waits []*confirmation
 	for _, name := range targets {
-		e, ok := m.byName[name]
+		e, ok := set.byName[name]
 		if !ok || seen[name] {
 			continue
 		}
@@ -80,7 +81,7 @@ func (m *Monitor) startConfirm(e *entry) *confirmation {
 		m.log.Debug("confirmation joined", zap.String("target", e.name()), zap.Int("waiters", c.waiters))
 		return c
 	}
-	if !e.confirmedAt.IsZero() && m.now().Sub(e.confirmedAt) < m.confirmCooldown {
+	if !e.confirmedAt.IsZero() && m.now().Sub(e.confirmedAt) < m.load().cooldown {
 		m.log.Debug("confirmation skipped: cooldown", zap.String("target", e.name()))
 		return nil
 	}
@@ -115,7 +116,7 @@ func (m *Monitor) runConfirm(e *entry, c *confirmation) {
 	m.log.Debug("confirmation started", zap.String("target", e.name()))
 	gap := confirmGap(m.confirmInterval, e.target.FailureThreshold)
 	for i := range e.target.FailureThreshold {
-		if i > 0 && !m.sleep(gap) {
+		if i > 0 && !sleep(e.ctx, gap) {
 			return
 		}
 		st, ok := m.confirmOnce(e)
@@ -143,21 +144,22 @@ func confirmGap(interval time.Duration, threshold int) time.Duration {
 // confirmOnce waits for the target's scheduled probe, if one runs, then
 // probes it.
 func (m *Monitor) confirmOnce(e *entry) (Status, bool) {
-	if !e.lock(m.ctx) {
+	if !e.lock(e.ctx) {
 		return Status{}, false
 	}
 	defer e.unlock()
 	return m.probeLocked(e, time.Time{})
 }
 
-// sleep waits d, or less if the monitor stops; it reports whether d passed.
-func (m *Monitor) sleep(d time.Duration) bool {
+// sleep waits d, or less if ctx (the target's: the monitor stops, or Apply
+// removes the target) ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-m.ctx.Done():
+	case <-ctx.Done():
 		return false
 	}
 }

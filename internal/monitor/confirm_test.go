@@ -75,7 +75,7 @@ func TestMonitor_Confirm(t *testing.T) {
 		wg.Go(func() { results[0] = m.Confirm(context.Background(), []string{"api"}) })
 		<-started
 		wg.Go(func() { results[1] = m.Confirm(context.Background(), []string{"api"}) })
-		e := m.byName["api"]
+		e := m.load().byName["api"]
 		waitFor(t, "the second caller to join", func() bool {
 			e.mu.Lock()
 			defer e.mu.Unlock()

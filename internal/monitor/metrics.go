@@ -75,7 +75,7 @@ func (m *Monitor) registerMetrics(reg prometheus.Registerer) error {
 			return fmt.Errorf("register metrics: %w", err)
 		}
 	}
-	for _, e := range m.entries {
+	for _, e := range m.load().entries {
 		e.metrics = mt.forTarget(e.name())
 	}
 	m.metrics = mt
@@ -150,9 +150,9 @@ func scheduledSlot(s cron.Schedule, now time.Time) time.Time {
 	}
 }
 
-// targetGroup is a target's group label. There is no group config yet
-// (DESIGN: group="" for a target without one); the policy work fills it.
-func targetGroup(Target) string { return "" }
+// targetGroup is a target's group label (DESIGN: group="" for a target
+// without one).
+func targetGroup(t Target) string { return t.Group }
 
 // statusCollector reads every target's status at scrape time:
 // pollerd_target_up (absent while UNKNOWN) and the phases of its last probe
@@ -179,11 +179,12 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 	// sorts it into (by label values, label names in order: phase before
 	// target), so its sort finds them sorted: a third of a 10,000-target
 	// scrape's cost otherwise (BenchmarkGather10k).
-	sts := make([]Status, len(c.m.entries))
-	for i, e := range c.m.entries {
+	entries := c.m.load().entries
+	sts := make([]Status, len(entries))
+	for i, e := range entries {
 		sts[i] = e.snapshot()
 	}
-	for i, e := range c.m.entries {
+	for i, e := range entries {
 		switch sts[i].State {
 		case Up:
 			ch <- prometheus.MustNewConstMetric(targetUpDesc, prometheus.GaugeValue, 1, e.name(), targetGroup(e.target))
@@ -201,7 +202,7 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 		{phaseTLS, func(t probe.Timings) time.Duration { return t.TLS }},
 	}
 	for _, ph := range phases {
-		for i, e := range c.m.entries {
+		for i, e := range entries {
 			if sts[i].Last.At.IsZero() {
 				continue // not probed since start
 			}

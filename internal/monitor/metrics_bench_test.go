@@ -37,7 +37,7 @@ func BenchmarkScheduler10kAt10sMetrics(b *testing.B) {
 //	go test -run='^$' -bench=ObserveProbe ./internal/monitor
 func BenchmarkObserveProbe(b *testing.B) {
 	m := benchMonitor(b, 1)
-	e := m.entries[0]
+	e := m.load().entries[0]
 	due := time.Now()
 	for b.Loop() {
 		m.observeLateness(due)
@@ -51,7 +51,7 @@ func BenchmarkGather10k(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	m := benchMonitorOn(b, 10_000, reg)
 	now := time.Now()
-	for _, e := range m.entries {
+	for _, e := range m.load().entries {
 		e.status.State = Up
 		e.status.Last = probe.Result{OK: true, At: now, Duration: 40 * time.Millisecond,
 			Timings: probe.Timings{DNS: time.Millisecond, Connect: 2 * time.Millisecond, TLS: 5 * time.Millisecond, FirstByte: 30 * time.Millisecond}}

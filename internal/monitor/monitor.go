@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,16 +66,20 @@ type Monitor struct {
 	log             *zap.Logger
 	now             func() time.Time
 	confirmInterval time.Duration
-	confirmCooldown time.Duration
-	services        map[string][]string // service → targets, for ConfirmService
-	metrics         *metrics            // nil: no metrics
+	metrics         *metrics // nil: no metrics
 
 	// slots bounds the probes in flight across all targets.
-	slots   chan struct{}
-	entries []*entry // sorted by name; fixed after New
-	byName  map[string]*entry
-	cron    *cron.Cron
-	alive   *liveness // the scheduler's own tick; see Liveness
+	slots chan struct{}
+	// set is the targets in force, replaced whole by Apply (apply.go), so
+	// readers take one snapshot without a lock.
+	set   atomic.Pointer[targetSet]
+	cron  *cron.Cron
+	alive *liveness // the scheduler's own tick; see Liveness
+
+	// applyMu serializes Apply; groups (one cron entry per schedule slot,
+	// see group) are only touched under it.
+	applyMu sync.Mutex
+	groups  map[any]*group
 
 	// ctx is the root of every probe's ctx; cancel (in Stop) aborts them all.
 	ctx    context.Context
@@ -88,6 +93,11 @@ type Monitor struct {
 // entry is one target and its state.
 type entry struct {
 	target Target
+	// ctx is the root of this target's probes; cancel (Apply removing or
+	// changing the target, or Stop through the monitor's ctx) aborts them.
+	ctx    context.Context
+	cancel context.CancelFunc
+	group  *group // its cron slot; guarded by Monitor.applyMu
 
 	// sem is held while a probe of this target runs and its result is
 	// stepped and delivered, so the target's probes never overlap and its
@@ -167,10 +177,8 @@ func New(o Options) (*Monitor, error) {
 		log:             o.Logger,
 		now:             o.Now,
 		confirmInterval: o.ConfirmInterval,
-		confirmCooldown: o.ConfirmCooldown,
-		services:        o.Services,
 		slots:           make(chan struct{}, o.MaxConcurrent),
-		byName:          make(map[string]*entry, len(o.Targets)),
+		groups:          make(map[any]*group),
 		cron:            cron.New(cron.WithLogger(cronLogger{o.Logger.Sugar()})),
 		ctx:             ctx,
 		cancel:          cancel,
@@ -178,6 +186,7 @@ func New(o Options) (*Monitor, error) {
 	}
 
 	start := o.Now()
+	set := &targetSet{byName: make(map[string]*entry, len(o.Targets)), services: o.Services, cooldown: o.ConfirmCooldown}
 	schedules := make(map[string]cron.Schedule, len(o.Targets))
 	for _, t := range o.Targets {
 		name := t.Probe.Name
@@ -185,7 +194,7 @@ func New(o Options) (*Monitor, error) {
 			cancel()
 			return nil, errors.New("new monitor: target without a name")
 		}
-		if _, dup := m.byName[name]; dup {
+		if _, dup := set.byName[name]; dup {
 			cancel()
 			return nil, fmt.Errorf("new monitor: duplicate target %s", name)
 		}
@@ -205,17 +214,19 @@ func New(o Options) (*Monitor, error) {
 			grace:  graceOf(s),
 			status: Status{Name: name, State: Unknown, Since: start},
 		}
-		m.byName[name] = e
-		m.entries = append(m.entries, e)
+		e.ctx, e.cancel = context.WithCancel(ctx)
+		set.byName[name] = e
+		set.entries = append(set.entries, e)
 	}
-	sort.Slice(m.entries, func(i, j int) bool { return m.entries[i].name() < m.entries[j].name() })
+	sort.Slice(set.entries, func(i, j int) bool { return set.entries[i].name() < set.entries[j].name() })
+	m.set.Store(set)
 	if err := m.registerMetrics(o.Registerer); err != nil {
 		cancel()
 		return nil, fmt.Errorf("new monitor: %w", err)
 	}
 
 	for _, s := range o.Initial {
-		e, ok := m.byName[s.Name]
+		e, ok := set.byName[s.Name]
 		if !ok {
 			m.log.Debug("ignoring restored status of unknown target", zap.String("target", s.Name))
 			continue
@@ -229,32 +240,9 @@ func New(o Options) (*Monitor, error) {
 		e.status = s
 	}
 
-	// One cron entry per distinct schedule, not per target: cron sorts all
-	// its entries at every wake and times its next wake from before that
-	// sort, so 10,000 entries made every start late by the sort (p50 ≈ 4 ms,
-	// BenchmarkScheduler10kAt10s). Targets on one phase slot share a wake.
-	type group struct {
-		sched   cron.Schedule
-		entries []*entry
-	}
-	groups := make(map[any]*group)
-	var order []any
-	for _, e := range m.entries {
-		var key any = e.target.Schedule // cron specs: the same text, the same times
-		if is, ok := schedules[e.name()].(IntervalSchedule); ok {
-			key = is
-		}
-		g := groups[key]
-		if g == nil {
-			g = &group{sched: schedules[e.name()]}
-			groups[key] = g
-			order = append(order, key)
-		}
-		g.entries = append(g.entries, e)
-	}
-	for _, key := range order {
-		g := groups[key]
-		m.cron.Schedule(g.sched, cron.FuncJob(func() { m.scheduleGroup(m.slotOf(g.sched, time.Now()), g.entries) }))
+	// One cron entry per distinct schedule, not per target (see group).
+	for _, e := range set.entries {
+		m.join(e, schedules[e.name()])
 	}
 	m.cron.Schedule(m.alive.schedule(), cron.FuncJob(func() { m.alive.tick(m.now()) }))
 	return m, nil
@@ -316,8 +304,9 @@ func (m *Monitor) Stop(ctx context.Context) error {
 
 // Statuses returns a snapshot of every target's status, sorted by name.
 func (m *Monitor) Statuses() []Status {
-	out := make([]Status, len(m.entries))
-	for i, e := range m.entries {
+	entries := m.load().entries
+	out := make([]Status, len(entries))
+	for i, e := range entries {
 		out[i] = e.snapshot()
 	}
 	return out
@@ -325,7 +314,7 @@ func (m *Monitor) Statuses() []Status {
 
 // Status returns the named target's status.
 func (m *Monitor) Status(name string) (Status, bool) {
-	e, ok := m.byName[name]
+	e, ok := m.load().byName[name]
 	if !ok {
 		return Status{}, false
 	}
@@ -401,18 +390,19 @@ func (m *Monitor) probeLocked(e *entry, due time.Time) (Status, bool) {
 }
 
 // runProbe calls the probe function within a concurrency slot. It reports
-// false when Stop cut it short: that result says nothing about the target.
+// false when Stop or Apply cut it short: that result says nothing about the
+// target.
 func (m *Monitor) runProbe(e *entry, due time.Time) (probe.Result, bool) {
 	select {
 	case m.slots <- struct{}{}:
-	case <-m.ctx.Done():
+	case <-e.ctx.Done():
 		return probe.Result{}, false
 	}
 	defer func() { <-m.slots }()
 	m.observeLateness(due)
 	start := m.now()
-	r := m.probe(m.ctx, e.target.Probe)
-	if m.ctx.Err() != nil {
+	r := m.probe(e.ctx, e.target.Probe)
+	if e.ctx.Err() != nil {
 		return probe.Result{}, false
 	}
 	if r.At.IsZero() {
