@@ -100,7 +100,10 @@ func (db *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 
 func (db *DB) pruneOutbox(ctx context.Context, before time.Time) (int64, error) {
 	res, err := db.sql.ExecContext(ctx,
-		`DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < ?`, msOf(before))
+		// Rows of open incidents stay: UnannouncedIncidents reads a DOWN's
+		// row as "announced", however long the outage lasts.
+		`DELETE FROM outbox WHERE status = 'delivered' AND delivered_at < ?
+			AND incident_id NOT IN (SELECT id FROM incidents WHERE closed_at IS NULL)`, msOf(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune outbox: %w", err)
 	}
