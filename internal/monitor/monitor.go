@@ -74,7 +74,8 @@ type Monitor struct {
 	// readers take one snapshot without a lock.
 	set   atomic.Pointer[targetSet]
 	cron  *cron.Cron
-	alive *liveness // the scheduler's own tick; see Liveness
+	alive *liveness   // the scheduler's own tick; see Liveness
+	first *firstRound // the one-line summary of the first round
 
 	// applyMu serializes Apply; groups (one cron entry per schedule slot,
 	// see group) are only touched under it.
@@ -185,6 +186,7 @@ func New(o Options) (*Monitor, error) {
 		alive:           &liveness{every: o.Tick},
 	}
 
+	m.first = newFirstRound(o.Logger, o.Targets)
 	start := o.Now()
 	set := &targetSet{byName: make(map[string]*entry, len(o.Targets)), services: o.Services, cooldown: o.ConfirmCooldown}
 	schedules := make(map[string]cron.Schedule, len(o.Targets))
@@ -273,6 +275,7 @@ func (m *Monitor) Start() {
 		return
 	}
 	m.cron.Start()
+	m.first.start()
 }
 
 // Stop stops scheduling, cancels the probes in flight (their ctx derives from
@@ -284,6 +287,7 @@ func (m *Monitor) Stop(ctx context.Context) error {
 	m.stopped = true
 	m.mu.Unlock()
 	m.cancel()
+	m.first.stop()
 	jobs := m.cron.Stop()
 
 	done := make(chan struct{})
@@ -346,7 +350,9 @@ func (m *Monitor) scheduled(due time.Time, e *entry) {
 		return
 	}
 	defer e.unlock()
-	m.probeLocked(e, due)
+	if st, ok := m.probeLocked(e, due); ok {
+		m.first.observe(e.name(), st.Last.OK)
+	}
 }
 
 // lockWithin waits up to d for e's lock; the slow path of scheduled.
@@ -379,7 +385,13 @@ func (m *Monitor) probeLocked(e *entry, due time.Time) (Status, bool) {
 		zap.String("reason", r.Reason))
 	m.sink.Observe(st)
 	if tr != nil {
-		m.log.Info("transition",
+		// UNKNOWN → UP is every target at start: at debug, summed up in the
+		// first-round line (firstround.go). DOWN and RECOVERED stay at info.
+		lvl := zap.InfoLevel
+		if tr.From == Unknown && tr.To == Up {
+			lvl = zap.DebugLevel
+		}
+		m.log.Log(lvl, "transition",
 			zap.String("target", tr.Target),
 			zap.String("from", string(tr.From)),
 			zap.String("to", string(tr.To)),

@@ -115,15 +115,16 @@ func TestMonitor_Start(t *testing.T) {
 		t.Errorf("%d overlapping probes", n)
 	}
 
-	// Info carries one line per transition and nothing per probe.
+	// Info carries the first-round summary and one line per transition but
+	// UNKNOWN → UP (at debug), and nothing per probe.
 	info := logs.All()
-	if len(info) != 3 {
-		t.Fatalf("got %d info lines, want 3: %v", len(info), info)
+	if len(info) != 3 || info[0].Message != "first round" {
+		t.Fatalf("got %d info lines, want the first round and 2 transitions: %v", len(info), info)
 	}
-	for i, l := range info {
+	for i, l := range info[1:] {
 		f := l.ContextMap()
-		if l.Message != "transition" || f["target"] != "api" || f["from"] != string(want[i][0]) || f["to"] != string(want[i][1]) || f["reason"] == "" {
-			t.Errorf("info line %d = %q %v", i, l.Message, f)
+		if l.Message != "transition" || f["target"] != "api" || f["from"] != string(want[i+1][0]) || f["to"] != string(want[i+1][1]) || f["reason"] == "" {
+			t.Errorf("info line %d = %q %v", i+1, l.Message, f)
 		}
 	}
 }
