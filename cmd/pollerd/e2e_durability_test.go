@@ -231,7 +231,7 @@ func runToExit(t *testing.T, cfg string) (code int, out string, took time.Durati
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), coreWait)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, pollerdBin, "run", "-c", cfg)
+	cmd := exec.CommandContext(ctx, pollerdBin(t), "run", "-c", cfg)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 	start := time.Now()
 	b, err := cmd.CombinedOutput()

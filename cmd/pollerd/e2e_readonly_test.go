@@ -29,7 +29,7 @@ func TestE2E_ReadOnlyStateDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "pollerd")
-	data, err := os.ReadFile(pollerdBin)
+	data, err := os.ReadFile(pollerdBin(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,18 @@ import (
 	"time"
 )
 
-// The end-to-end tests run the real pollerd binary, built once by TestMain,
-// against loopback fakes. The harness below starts it on a config, reads its
-// JSON log, and stops or kills it.
+// The end-to-end tests run the real pollerd binary, built with -race on
+// first use (pollerdBin) and shared by every test, against loopback fakes.
+// A run that needs no daemon — unit tests alone, or the benchmarks, which
+// build their own binary without -race — builds nothing. The harness below
+// starts it on a config, reads its JSON log, and stops or kills it.
 
-var pollerdBin string
+var (
+	binDir   string // TestMain's temporary directory, removed at exit
+	binOnce  sync.Once
+	binPath  string
+	binError error
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
@@ -36,13 +43,27 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	pollerdBin = filepath.Join(dir, "pollerd")
-	out, err := exec.Command("go", "build", "-race", "-o", pollerdBin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "build pollerd: %v\n%s", err, out)
-		return 1
-	}
+	binDir = dir
 	return m.Run()
+}
+
+// pollerdBin returns the -race pollerd binary, building it on the first
+// call; a failed build fails every test that asks.
+func pollerdBin(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		p := filepath.Join(binDir, "pollerd")
+		out, err := exec.Command("go", "build", "-race", "-o", p, ".").CombinedOutput()
+		if err != nil {
+			binError = fmt.Errorf("build pollerd: %w\n%s", err, out)
+			return
+		}
+		binPath = p
+	})
+	if binError != nil {
+		t.Fatal(binError)
+	}
+	return binPath
 }
 
 // daemon is one running pollerd process.
@@ -76,7 +97,7 @@ func startDaemon(t testing.TB, cfgPath string, env ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, done: make(chan struct{})}
 	d.cond = sync.NewCond(&d.mu)
-	d.cmd = exec.Command(pollerdBin, "run", "-c", cfgPath)
+	d.cmd = exec.Command(pollerdBin(t), "run", "-c", cfgPath)
 	// atexit_sleep_ms=0: a -race binary otherwise sleeps 1 s at exit.
 	d.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "GORACE=atexit_sleep_ms=0"}, env...)
 	stderr, err := d.cmd.StderrPipe()

@@ -16,7 +16,7 @@ func TestValidate_Configs(t *testing.T) {
 		t.Fatal("no configs")
 	}
 	for _, f := range files {
-		out, err := exec.Command(pollerdBin, "validate", "-c", f).CombinedOutput()
+		out, err := exec.Command(pollerdBin(t), "validate", "-c", f).CombinedOutput()
 		if err != nil {
 			t.Errorf("validate %s: %v\n%s", f, err, out)
 		}
@@ -36,7 +36,7 @@ targets:
     url: ftp://x
     interval: 500ms
 `)
-	cmd := exec.Command(pollerdBin, "validate", "-c", p)
+	cmd := exec.Command(pollerdBin(t), "validate", "-c", p)
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v, want 1\n%s", err, out)
@@ -49,7 +49,7 @@ targets:
 }
 
 func TestVersion(t *testing.T) {
-	out, err := exec.Command(pollerdBin, "version").CombinedOutput()
+	out, err := exec.Command(pollerdBin(t), "version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "pollerd ") {
 		t.Fatalf("version: %v %q", err, out)
 	}
@@ -64,7 +64,7 @@ targets:
   - name: closed
     url: tcp://127.0.0.1:1
 `)
-	out, err := exec.Command(pollerdBin, "probe", "-c", p, "closed").CombinedOutput()
+	out, err := exec.Command(pollerdBin(t), "probe", "-c", p, "closed").CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("exit %v, want 1\n%s", err, out)
 	}
