@@ -20,7 +20,7 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
 	w.Header().Add("Vary", "Access-Control-Request-Method")
 	w.Header().Add("Vary", "Access-Control-Request-Headers")
 	origin := r.Header.Get("Origin")
-	if origin == "" || !h.anyOrigin[origin] || r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
+	if origin == "" || !h.set.Load().anyOrigin[origin] || r.Header.Get("Access-Control-Request-Method") != http.MethodPost {
 		h.refuse(w, errOrigin)
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,12 +102,10 @@ type Confirmer interface {
 // Handler serves the report endpoint. Create it with New; stop it with
 // Close after the HTTP server stopped sending it requests.
 type Handler struct {
-	services       map[string]*service
-	anyOrigin      map[string]bool // union of all services' origins, for preflights
-	channels       map[string]bool
-	maxBody        int64
-	limiter        *limiter
-	trusted        []netip.Prefix
+	// set is what a reload may change (apply.go), read once per request.
+	set            atomic.Pointer[settings]
+	applyMu        sync.Mutex                          // serializes Apply
+	counters       func(service string) reportCounters // a service's series
 	reports        Reports
 	confirmer      Confirmer
 	confirmTimeout time.Duration
@@ -137,39 +136,11 @@ func New(o Options) (*Handler, error) {
 		return nil, errors.New("ingest: no Reports")
 	}
 	h := &Handler{
-		services:       make(map[string]*service, len(o.Services)),
-		anyOrigin:      make(map[string]bool),
-		channels:       make(map[string]bool, len(o.Channels)),
-		maxBody:        o.MaxBodyBytes,
-		trusted:        o.TrustedProxies,
 		reports:        o.Reports,
 		confirmer:      o.Confirmer,
 		confirmTimeout: o.ConfirmTimeout,
 		log:            o.Logger,
 		now:            o.Now,
-	}
-	for i, s := range o.Services {
-		if s.Name == "" {
-			return nil, fmt.Errorf("ingest: services[%d]: empty name", i)
-		}
-		if h.services[s.Name] != nil {
-			return nil, fmt.Errorf("ingest: services[%d]: duplicate name %q", i, s.Name)
-		}
-		svc := &service{name: s.Name, origins: make(map[string]bool, len(s.AllowedOrigins))}
-		for _, origin := range s.AllowedOrigins {
-			svc.origins[origin] = true
-			h.anyOrigin[origin] = true
-		}
-		if s.Token != "" {
-			svc.hasToken, svc.tokenHash = true, sha256.Sum256([]byte(s.Token))
-		}
-		h.services[s.Name] = svc
-	}
-	for _, c := range o.Channels {
-		h.channels[c] = true
-	}
-	if h.maxBody <= 0 {
-		h.maxBody = DefaultMaxBodyBytes
 	}
 	if h.confirmTimeout <= 0 {
 		h.confirmTimeout = DefaultConfirmTimeout
@@ -180,20 +151,14 @@ func New(o Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	perIP, burst, global := o.PerIP, o.PerIPBurst, o.Global
-	if perIP <= 0 {
-		perIP = DefaultPerIP
-	}
-	if burst <= 0 {
-		burst = DefaultPerIPBurst
-	}
-	if global <= 0 {
-		global = DefaultGlobal
-	}
 	if err := h.registerMetrics(o.Registerer); err != nil {
 		return nil, err
 	}
-	h.limiter = newLimiter(perIP, burst, global, maxClientsDef, h.now())
+	set, err := h.settingsFor(o, nil)
+	if err != nil {
+		return nil, err
+	}
+	h.set.Store(set)
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	return h, nil
 }
@@ -220,13 +185,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Until the service is known, a page from an origin that some service
 	// lists may read the refusal; a stranger's page may not.
+	set := h.set.Load()
 	origin := r.Header.Get("Origin")
-	if origin != "" && h.anyOrigin[origin] {
+	if origin != "" && set.anyOrigin[origin] {
 		allowOrigin(w, origin)
 	}
 
 	now := h.now()
-	if ok, wait := h.limiter.allow(clientIP(r, h.trusted), now); !ok {
+	if ok, wait := set.limiter.allow(clientIP(r, set.trusted), now); !ok {
 		h.reports.RateLimited()
 		h.reject(w, nil, &apiError{status: http.StatusTooManyRequests, msg: "rate limited: retry later", retryAfter: wait})
 		return
@@ -236,17 +202,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	buf := bufPool.Get().(*bytes.Buffer)
-	defer putBuf(buf, h.maxBody)
-	if e := readBody(w, r, h.maxBody, buf); e != nil {
+	defer putBuf(buf, set.maxBody)
+	if e := readBody(w, r, set.maxBody, buf); e != nil {
 		h.reject(w, nil, e)
 		return
 	}
-	req, e := decodeBody(buf.Bytes(), h.channels)
+	req, e := decodeBody(buf.Bytes(), set.channels)
 	if e != nil {
 		h.reject(w, nil, e)
 		return
 	}
-	svc := h.services[req.service]
+	svc := set.services[req.service]
 	if svc == nil {
 		h.reject(w, nil, errUnknownService)
 		return

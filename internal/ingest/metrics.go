@@ -46,9 +46,7 @@ func (h *Handler) registerMetrics(reg prometheus.Registerer) error {
 			rejected:     vec.WithLabelValues(service, "rejected"),
 		}
 	}
-	for _, svc := range h.services {
-		svc.counters = counters(svc.name)
-	}
+	h.counters = counters // each service's, in settingsFor
 	// A configured service called "unknown" shares its series: the label
 	// stays bounded either way.
 	h.unknown = counters(unknownService)
