@@ -28,6 +28,11 @@ type IncidentSource interface {
 	RecentIncidents(ctx context.Context, limit int) ([]Incident, error)
 }
 
+// ConfigSource tells which config is in force; it changes on reload.
+type ConfigSource interface {
+	ConfigInfo() ConfigInfo
+}
+
 // DeliverySource counts outbox rows waiting and given up on.
 type DeliverySource interface {
 	Deliveries() (pending, failed int)
@@ -63,6 +68,7 @@ type Assembler struct {
 	Uptime     UptimeSource   // nil: no uptime figures
 	Incidents  IncidentSource // nil: no incidents
 	Deliveries DeliverySource // nil: zero counts
+	Config     ConfigSource   // nil: no config field
 	Windows    []Window       // default DefaultWindows
 	Recent     int            // incidents listed; default DefaultRecentIncidents
 	Now        func() time.Time
@@ -116,6 +122,10 @@ func (a *Assembler) Status(ctx context.Context) (Status, error) {
 			}
 		}
 		doc.Targets = append(doc.Targets, ts)
+	}
+	if a.Config != nil {
+		ci := a.Config.ConfigInfo()
+		doc.Config = &ci
 	}
 	if a.Deliveries != nil {
 		doc.Deliveries.Pending, doc.Deliveries.Failed = a.Deliveries.Deliveries()

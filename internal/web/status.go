@@ -19,6 +19,14 @@ type Status struct {
 	Targets    []TargetStatus `json:"targets"`
 	Deliveries Deliveries     `json:"deliveries"`
 	Incidents  []Incident     `json:"incidents"` // recent, newest first
+	Config     *ConfigInfo    `json:"config,omitempty"`
+}
+
+// ConfigInfo is the config in force: the hex SHA-256 of the file's bytes
+// and when it was loaded (at start or by the last good reload).
+type ConfigInfo struct {
+	Hash     string    `json:"hash"`
+	LoadedAt time.Time `json:"loaded_at"`
 }
 
 // TargetStatus is one target as the monitor sees it.
@@ -69,6 +77,7 @@ type Incident struct {
 // instead of null. The caller's document is not modified.
 func sanitize(st Status) Status {
 	out := Status{
+		Config:     st.Config,
 		Deliveries: st.Deliveries,
 		Targets:    make([]TargetStatus, len(st.Targets)),
 		Incidents:  make([]Incident, len(st.Incidents)),
