@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pollerd/pollerd/internal/incident"
@@ -34,8 +35,9 @@ type Options struct {
 	// join the incident of its DOWN target instead of alerting on their own.
 	Services map[string][]string
 	// Targets are the configured targets' names. An open incident of a
-	// target no longer configured is closed at Load (logged, no message):
-	// nothing would ever recover it. Nil: keep every incident.
+	// target no longer configured is closed at Load with one NOTICE (its
+	// "no longer monitored", key "<id>:removed"): nothing would ever
+	// recover it. Nil: keep every incident.
 	Targets []string
 	// DedupWindow is how long repeats of a fingerprint are folded into one
 	// summary; default 10m.
@@ -65,8 +67,9 @@ type Engine struct {
 	sink    Sink
 	reports *Dedup
 
+	ids atomic.Int64 // the last incident id given; see NewIncidentID
+
 	mu         sync.Mutex
-	nextID     int64
 	open       map[string]*incident.Incident // open target incidents by target name
 	svcTargets map[string][]string
 	tgtSvcs    map[string][]string
@@ -127,15 +130,19 @@ func (e *Engine) Load(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.nextID = snap.MaxIncidentID
+	e.ids.Store(snap.MaxIncidentID)
 	var stale []incident.Incident
+	var notices []Message
 	for _, inc := range snap.OpenIncidents {
 		switch {
 		case inc.Kind == incident.KindTarget && e.opts.Targets != nil && !slices.Contains(e.opts.Targets, inc.Subject):
 			inc.ClosedAt = e.now()
 			stale = append(stale, inc)
+			notices = append(notices, removedMessage(inc, inc.ClosedAt))
 			e.log.Warn("open incident closed: its target is no longer configured",
 				zap.String("target", inc.Subject), zap.Int64("incident", inc.ID), zap.Time("down_since", inc.OpenedAt))
+		case inc.Kind == incident.KindGroup:
+			// The group stage's own: it restores it (GroupStage.Restore).
 		case inc.Kind == incident.KindTarget:
 			inc := inc
 			e.open[inc.Subject] = &inc
@@ -147,9 +154,39 @@ func (e *Engine) Load(ctx context.Context) error {
 		}
 	}
 	if len(stale) > 0 {
-		e.sink.Emit(incident.Change{Incidents: stale})
+		e.sink.Emit(incident.Change{Incidents: stale}, notices...)
 	}
 	return nil
+}
+
+// Retire stops alerting on targets removed from the config (by a reload):
+// the open incident of each gets one NOTICE ("api is no longer monitored",
+// key "<id>:removed") and closes, with no RECOVERED: nothing would ever
+// recover it. A target with no open incident is skipped. Load does the
+// same at start for targets no longer in Options.Targets.
+func (e *Engine) Retire(targets []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var c incident.Change
+	var msgs []Message
+	now := e.now()
+	for _, t := range targets {
+		inc := e.open[t]
+		if inc == nil {
+			continue
+		}
+		inc.ClosedAt = now
+		e.reports.Release(inc.ID)
+		delete(e.open, t)
+		delete(e.dirty, inc.ID)
+		c.Incidents = append(c.Incidents, *inc)
+		msgs = append(msgs, removedMessage(*inc, now))
+		e.log.Warn("open incident closed: its target is no longer configured",
+			zap.String("target", t), zap.Int64("incident", inc.ID), zap.Time("down_since", inc.OpenedAt))
+	}
+	if len(c.Incidents) > 0 {
+		e.sink.Emit(c, msgs...)
+	}
 }
 
 // Run starts the housekeeping loop (report windows, report counts); it
@@ -216,8 +253,7 @@ func (e *Engine) Transition(t Transition) {
 			e.log.Info("target still down from an earlier incident", zap.String("target", t.Target), zap.Int64("incident", inc.ID))
 			break
 		}
-		e.nextID++
-		inc := &incident.Incident{ID: e.nextID, Kind: incident.KindTarget, Subject: t.Target, OpenedAt: t.At, Cause: t.Reason}
+		inc := &incident.Incident{ID: e.NewIncidentID(), Kind: incident.KindTarget, Subject: t.Target, OpenedAt: t.At, Cause: t.Reason}
 		reports := e.absorbPending(t.Target, inc)
 		e.open[t.Target] = inc
 		c.Incidents = append(c.Incidents, *inc)
@@ -227,8 +263,7 @@ func (e *Engine) Transition(t Transition) {
 		if inc == nil {
 			// The DOWN's incident is unknown (its write was lost): announce
 			// the recovery anyway, timed from the state's own since.
-			e.nextID++
-			inc = &incident.Incident{ID: e.nextID, Kind: incident.KindTarget, Subject: t.Target, OpenedAt: t.Since, Cause: "unknown"}
+			inc = &incident.Incident{ID: e.NewIncidentID(), Kind: incident.KindTarget, Subject: t.Target, OpenedAt: t.Since, Cause: "unknown"}
 		}
 		inc.ClosedAt = t.At
 		e.reports.Release(inc.ID)
@@ -246,6 +281,11 @@ func (e *Engine) Transition(t Transition) {
 	}
 	e.sink.Emit(c, msgs...)
 }
+
+// NewIncidentID gives a new incident id, never given before (ids continue
+// from the store's highest). It takes no lock, so a policy stage may call
+// it from within Emit, which runs under the engine's lock.
+func (e *Engine) NewIncidentID() int64 { return e.ids.Add(1) }
 
 // narrow makes a target's messages carry its notify list.
 func (e *Engine) narrow(target string, msgs []Message) {

@@ -279,7 +279,9 @@ func TestEngine_LoadClosesIncidentsOfRemovedTargets(t *testing.T) {
 	if inc, _ := store.Incident(1); inc.ClosedAt.IsZero() {
 		t.Fatal("the removed target's incident was not closed in the store")
 	}
-	sink.want(t, 0)
+	if m := sink.want(t, 1)[0]; m.Kind != KindNotice || m.Key != "1:removed" { // DESIGN: one "no longer monitored"
+		t.Errorf("message = %+v, want the removal notice", m)
+	}
 }
 
 // An incident whose close was lost (the target has been seen UP since) does

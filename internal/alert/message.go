@@ -33,12 +33,12 @@ type Message struct {
 	Key        string `json:"key"`
 	IncidentID int64  `json:"incident_id,omitempty"`
 	Kind       Kind   `json:"kind"`
-	Target     string `json:"target,omitempty"`  // DOWN, RECOVERED
-	Group      string `json:"group,omitempty"`   // the target's group, or the grouped message's
+	Target     string `json:"target,omitempty"` // DOWN, RECOVERED
+	Group      string `json:"group,omitempty"`  // the target's group, or the grouped message's
 	// Targets are the members a grouped DOWN, follow-up or RECOVERED tells
 	// of (Target is then empty), in the group's order.
 	Targets []string `json:"targets,omitempty"`
-	Service    string `json:"service,omitempty"` // REPORT; empty for all services
+	Service string   `json:"service,omitempty"` // REPORT; empty for all services
 	// Since is when what the message tells began: the outage, or the
 	// report window.
 	Since time.Time `json:"since,omitzero"`

@@ -43,11 +43,12 @@ func (e *Engine) Add(r Report) bool {
 func (e *Engine) Settle(r Report) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	w, ok := e.reports.Settle(r.Fingerprint, e.nextID+1)
+	// An id is taken whether or not the window uses it: a gap in ids is
+	// harmless, and a policy stage may take ids concurrently.
+	w, ok := e.reports.Settle(r.Fingerprint, e.NewIncidentID())
 	if !ok {
 		return
 	}
-	e.nextID = w.Incident
 	inc := reportIncident(w)
 	e.sink.Emit(incident.Change{Incidents: []incident.Incident{inc}}, reportMessage(inc, w.First, e.now()))
 }
@@ -81,15 +82,13 @@ func (e *Engine) ended(ws []Window, now time.Time) {
 			inc.ClosedAt = now
 			e.sink.Emit(incident.Change{Incidents: []incident.Incident{inc}})
 		case Overflowed:
-			e.nextID++
-			inc := incident.Incident{ID: e.nextID, Kind: incident.KindService, Subject: firstNonEmpty(w.Service, "*"),
+			inc := incident.Incident{ID: e.NewIncidentID(), Kind: incident.KindService, Subject: firstNonEmpty(w.Service, "*"),
 				OpenedAt: w.Opened, ClosedAt: now, Cause: "other client errors", Reports: w.Reports}
 			e.log.Info("client reports folded into a summary", zap.String("service", w.Service), zap.Int("reports", w.Reports))
 			e.sink.Emit(incident.Change{Incidents: []incident.Incident{inc}},
 				overflowMessage(inc, w.Service, w.Reports, w.Distinct, w.RateLimited, now.Sub(w.Opened), now))
 		case RateLimitedAlone:
-			e.nextID++
-			inc := incident.Incident{ID: e.nextID, Kind: incident.KindService, Subject: "*", OpenedAt: w.Opened, ClosedAt: now,
+			inc := incident.Incident{ID: e.NewIncidentID(), Kind: incident.KindService, Subject: "*", OpenedAt: w.Opened, ClosedAt: now,
 				Cause: "client reports rate-limited"}
 			e.log.Warn("client reports rate-limited", zap.Int("count", w.RateLimited))
 			e.sink.Emit(incident.Change{Incidents: []incident.Incident{inc}},
