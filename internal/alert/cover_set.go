@@ -69,7 +69,8 @@ type SilenceSource interface {
 
 // CoverSet is the Covers pollerd wires: the configured maintenance windows
 // and the stored silences, read again on each Refresh (the Cover stage's
-// loop, and the admin API after a change).
+// loop, and the admin API after a change). Set the fields before use;
+// SetWindows replaces windows and groups later (a reload).
 type CoverSet struct {
 	Windows  []MaintenanceWindow
 	Silences SilenceSource // nil: windows only
@@ -78,6 +79,13 @@ type CoverSet struct {
 
 	mu     sync.RWMutex
 	active []incident.Silence
+}
+
+// SetWindows replaces the windows and the group lookup, safely while in use.
+func (s *CoverSet) SetWindows(ws []MaintenanceWindow, groupOf func(target string) string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Windows, s.GroupOf = ws, groupOf
 }
 
 var (
@@ -103,6 +111,8 @@ func (s *CoverSet) Refresh(ctx context.Context, now time.Time) error {
 // Covered reports whether a window or a silence covers target at now, and
 // until when the longest of them lasts.
 func (s *CoverSet) Covered(target string, now time.Time) (until time.Time, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	group := ""
 	if s.GroupOf != nil {
 		group = s.GroupOf(target)
@@ -118,8 +128,6 @@ func (s *CoverSet) Covered(target string, now time.Time) (until time.Time, ok bo
 			}
 		}
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	for _, si := range s.active {
 		if si.Active(now) && (slices.Contains(si.Targets, target) || group != "" && slices.Contains(si.Groups, group)) {
 			ok = true

@@ -23,18 +23,20 @@ import (
 
 // Config is a loaded, validated configuration.
 type Config struct {
-	Listen     string // host:port for ingest, status API and health; default 127.0.0.1:8080
-	StateDir   string // absolute; pollerd.db lives here; default ./data next to the file
-	Log        Log
-	Defaults   Defaults
-	Alerting   Alerting
-	Targets    []Target
-	Services   []Service
-	Ingest     Ingest
-	History    History
-	StatusPage StatusPage
-	Heartbeat  Heartbeat
-	Canaries   Canaries
+	Listen      string // host:port for ingest, status API and health; default 127.0.0.1:8080
+	StateDir    string // absolute; pollerd.db lives here; default ./data next to the file
+	Log         Log
+	Defaults    Defaults
+	Alerting    Alerting
+	Targets     []Target
+	Services    []Service
+	Ingest      Ingest
+	History     History
+	StatusPage  StatusPage
+	Heartbeat   Heartbeat
+	Canaries    Canaries
+	API         API           // the admin API (maintenance.go)
+	Maintenance []Maintenance // recurring maintenance windows (maintenance.go)
 }
 
 // StatusPage configures the HTML status page served at /.

@@ -37,6 +37,7 @@ var envKeys = []string{
 	"ingest.trusted_proxies", "ingest.confirm_cooldown",
 	"history.retention_days",
 	"heartbeat.url", "heartbeat.interval",
+	"api.admin_token",
 }
 
 // EnvName returns the variable that overrides a key path such as

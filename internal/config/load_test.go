@@ -113,6 +113,7 @@ func TestParse_EnvOverride(t *testing.T) {
 		"alerting.alertmanager.reporter": {env: map[string]string{"POLLERD_ALERTING_ALERTMANAGER_URLS": "http://a:9093"}, val: "vantage-fra", got: func(c *Config) any { return c.Alerting.Alertmanager.Reporter }, want: "vantage-fra"},
 		"history.retention_days":         {val: "7", got: func(c *Config) any { return c.History.RetentionDays }, want: 7},
 		"heartbeat.url":                  {val: "https://hc-ping.com/x", got: func(c *Config) any { return c.Heartbeat.URL.Value() }, want: "https://hc-ping.com/x"},
+		"api.admin_token":                {val: "s3cret", got: func(c *Config) any { return c.API.AdminToken.Value() }, want: "s3cret"},
 		"heartbeat.interval":             {val: "5m", got: func(c *Config) any { return c.Heartbeat.Interval }, want: 5 * time.Minute},
 		"alerting.email.smtp":            {env: emailEnv("smtp"), val: "smtp.example.com:587", got: func(c *Config) any { return c.Alerting.Email.SMTP }, want: "smtp.example.com:587"},
 		"alerting.email.username":        {env: emailEnv("username", "password"), val: "u", got: func(c *Config) any { return c.Alerting.Email.Username }, want: "u"},

@@ -11,18 +11,20 @@ import (
 // relative paths. Problems accumulate in p.
 func (p *parser) config(all map[string]any, dir string) *Config {
 	var raw struct {
-		Listen     any `mapstructure:"listen"`
-		StateDir   any `mapstructure:"state_dir"`
-		Log        any `mapstructure:"log"`
-		Defaults   any `mapstructure:"defaults"`
-		Alerting   any `mapstructure:"alerting"`
-		Targets    any `mapstructure:"targets"`
-		Services   any `mapstructure:"services"`
-		Ingest     any `mapstructure:"ingest"`
-		History    any `mapstructure:"history"`
-		StatusPage any `mapstructure:"status_page"`
-		Heartbeat  any `mapstructure:"heartbeat"`
-		Canaries   any `mapstructure:"canaries"`
+		Listen      any `mapstructure:"listen"`
+		StateDir    any `mapstructure:"state_dir"`
+		Log         any `mapstructure:"log"`
+		Defaults    any `mapstructure:"defaults"`
+		Alerting    any `mapstructure:"alerting"`
+		Targets     any `mapstructure:"targets"`
+		Services    any `mapstructure:"services"`
+		Ingest      any `mapstructure:"ingest"`
+		History     any `mapstructure:"history"`
+		StatusPage  any `mapstructure:"status_page"`
+		Heartbeat   any `mapstructure:"heartbeat"`
+		Canaries    any `mapstructure:"canaries"`
+		API         any `mapstructure:"api"`
+		Maintenance any `mapstructure:"maintenance"`
 	}
 	p.section("", all, &raw)
 	c := &Config{Listen: p.strOr("listen", raw.Listen, "127.0.0.1:8080")}
@@ -57,6 +59,8 @@ func (p *parser) config(all map[string]any, dir string) *Config {
 	c.StatusPage.Title = p.strOr("status_page.title", page.Title, "pollerd status")
 	c.Heartbeat = p.heartbeat(raw.Heartbeat)
 	c.Canaries = p.canaries(raw.Canaries, c.Targets)
+	c.API = p.api(raw.API)
+	c.Maintenance = p.maintenance(raw.Maintenance, c.Targets)
 	return c
 }
 

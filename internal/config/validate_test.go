@@ -131,6 +131,23 @@ func TestLoad_BadFiles(t *testing.T) {
 			{"targets[1].expect.cert_min_validity", "is not a duration"},
 			{"targets[2].cert_warn[0]", "must be positive"},
 		},
+		"bad-maintenance.yaml": { // exact messages: maintenance_test.go
+			{"maintenance[0].targets[1]", `no target named "nope"`},
+			{"maintenance[0].groups[1]", `no target is in group "cloud"`},
+			{"maintenance[1].name", `"sunday-reboot" is already maintenance[0]`},
+			{"maintenance[1].schedule", "bad cron expression"},
+			{"maintenance[1].duration", "must be positive"},
+			{"maintenance[2].target", "unknown key"},
+			{"maintenance[2].schedule", "@every has no fixed start"},
+			{"maintenance[3].duration", "is not a duration"},
+		},
+		"bad-maintenance-required.yaml": { // exact messages: maintenance_test.go
+			{"maintenance[0].name", "required"},
+			{"maintenance[0].schedule", "required"},
+			{"maintenance[0].duration", "required"},
+			{"maintenance[1]", "must be a mapping"},
+		},
+		"bad-api.yaml": {{"api.admin_tokn", "unknown key"}},
 		"bad-many.yaml": {
 			{"listen", "is not host:port"},
 			{"log.level", "must be debug"},
