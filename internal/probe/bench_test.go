@@ -35,12 +35,15 @@ func BenchmarkHTTP(b *testing.B) {
 		name      string
 		url       string
 		keepAlive bool
+		follow    bool // through http.Client, as before the direct path
 		expect    Expect
 	}{
 		{name: "http/fresh", url: srv.URL},
+		{name: "http/fresh/net-http", url: srv.URL, follow: true},
 		{name: "http/fresh/json", url: srv.URL, expect: Expect{JSON: []JSONExpect{{"data.status", "up"}}}},
 		{name: "http/keepalive", url: srv.URL, keepAlive: true},
 		{name: "https-rsa/fresh", url: tlsSrv.URL},
+		{name: "https-rsa/fresh/net-http", url: tlsSrv.URL, follow: true},
 		{name: "https-rsa/keepalive", url: tlsSrv.URL, keepAlive: true},
 		{name: "https-ecdsa/fresh", url: ecSrv.URL},
 		{name: "https-ecdsa/keepalive", url: ecSrv.URL, keepAlive: true},
@@ -52,7 +55,7 @@ func BenchmarkHTTP(b *testing.B) {
 				p = newHTTPProber(true)
 			}
 			tg := target(b, c.url)
-			tg.Spec = HTTPSpec{TLSSkipVerify: true, Expect: c.expect}
+			tg.Spec = HTTPSpec{TLSSkipVerify: true, FollowRedirects: c.follow, Expect: c.expect}
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

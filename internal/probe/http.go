@@ -64,11 +64,12 @@ var defaultHTTP = newHTTPProber(false)
 // off, redirects followed or not — over two shared transports. keepAlive
 // exists for the benchmark that prices the fresh-connection choice.
 type httpProber struct {
-	clients [2][2]*http.Client // [skipVerify][follow]
+	clients   [2][2]*http.Client // [skipVerify][follow]
+	keepAlive bool
 }
 
 func newHTTPProber(keepAlive bool) *httpProber {
-	p := &httpProber{}
+	p := &httpProber{keepAlive: keepAlive}
 	for skip := range 2 {
 		tr := newTransport(skip == 1, keepAlive)
 		p.clients[skip][0] = &http.Client{Transport: tr, CheckRedirect: noRedirect}
@@ -105,6 +106,9 @@ func (p *httpProber) probe(ctx context.Context, t Target) Result {
 		return failed(res, fmt.Sprintf("http: spec is %T, want HTTPSpec", t.Spec))
 	}
 	timeout := timeoutOf(t)
+	if !spec.FollowRedirects && !p.keepAlive {
+		return probeDirect(ctx, t, spec, res, timeout) // http_fast.go
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
