@@ -50,6 +50,22 @@ func buildChannels(cfg *config.Config, log *zap.Logger) ([]outbox.Channel, error
 	return out, nil
 }
 
+// refUser is a channel that keeps a reference of an incident's first
+// message in the incident's row (Slack bot mode: the thread later messages
+// reply in). Constructors get no store, so Run hands it over here.
+type refUser interface {
+	UseRefs(slack.RefStore)
+}
+
+// useRefStore gives refs to every channel that keeps message refs.
+func useRefStore(channels []outbox.Channel, refs slack.RefStore) {
+	for _, ch := range channels {
+		if u, ok := ch.Notifier.(refUser); ok {
+			u.UseRefs(refs)
+		}
+	}
+}
+
 func newLogChannel(_ *config.Config, _ config.Channel, log *zap.Logger) (outbox.Channel, error) {
 	return outbox.Channel{Notifier: logsink.New(log.Named("alert"))}, nil
 }
@@ -59,7 +75,8 @@ func newLogChannel(_ *config.Config, _ config.Channel, log *zap.Logger) (outbox.
 func newSlackChannel(cfg *config.Config, _ config.Channel, log *zap.Logger) (outbox.Channel, error) {
 	s := cfg.Alerting.Slack
 	if s.Token.Value() != "" {
-		bot, err := slack.NewBot(slack.BotOptions{Token: s.Token.Value(), Channel: s.Channel, Logger: log.Named("slack")})
+		bot, err := slack.NewBot(slack.BotOptions{Token: s.Token.Value(), Channel: s.Channel, APIURL: s.APIURL,
+			Logger: log.Named("slack")})
 		if err != nil {
 			return outbox.Channel{}, fmt.Errorf("alerting.slack: %w", err)
 		}

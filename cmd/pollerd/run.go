@@ -101,6 +101,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if err != nil {
 		return err
 	}
+	useRefStore(channels, db) // Slack bot mode threads an incident's messages under its first
 	ob, err := outbox.New(outbox.Options{Store: db, Channels: channels, Logger: log.Named("alert"), Registerer: reg})
 	if err != nil {
 		return err

@@ -74,6 +74,10 @@ type Slack struct {
 	WebhookURL Secret
 	Token      Secret
 	Channel    string // bot mode only
+	// APIURL is the Web API base in bot mode (alerting.slack.api_url),
+	// ending in "/"; "" is Slack's, https://slack.com/api/. Tests point it
+	// at a fake.
+	APIURL string
 }
 
 // Channel is one channel to build: its kind and its name (the name `types`
@@ -182,6 +186,7 @@ func (p *parser) slack(path string, v any, a *Alerting) {
 		WebhookURL any `mapstructure:"webhook_url"`
 		Token      any `mapstructure:"token"`
 		Channel    any `mapstructure:"channel"`
+		APIURL     any `mapstructure:"api_url"`
 	}
 	if !p.section(path, v, &rs) {
 		return
@@ -189,6 +194,7 @@ func (p *parser) slack(path string, v any, a *Alerting) {
 	hook, _ := p.str(path+".webhook_url", rs.WebhookURL)
 	token, _ := p.str(path+".token", rs.Token)
 	channel, _ := p.str(path+".channel", rs.Channel)
+	apiURL, _ := p.str(path+".api_url", rs.APIURL)
 	switch {
 	case hook == "" && token == "" && channel == "":
 		// Absent, or every value expanded to empty (${SLACK_WEBHOOK_URL:-}):
@@ -200,13 +206,23 @@ func (p *parser) slack(path string, v any, a *Alerting) {
 		p.add(path, "set webhook_url or token, not both")
 	case channel != "" && token == "":
 		p.add(path+".channel", "only with token (bot mode); a webhook posts to its own channel")
+	case apiURL != "" && token == "":
+		p.add(path+".api_url", "only with token (bot mode)")
+	}
+	if apiURL != "" {
+		// The token goes with every call: https, or http to loopback (tests).
+		if msg := checkWebhookURL(apiURL); msg != "" {
+			p.add(path+".api_url", "%s", msg)
+		} else if !strings.HasSuffix(apiURL, "/") {
+			apiURL += "/"
+		}
 	}
 	if hook != "" {
 		if msg := checkWebhookURL(hook); msg != "" {
 			p.add(path+".webhook_url", "%s", msg)
 		}
 	}
-	a.Slack = &Slack{WebhookURL: Secret(hook), Token: Secret(token), Channel: channel}
+	a.Slack = &Slack{WebhookURL: Secret(hook), Token: Secret(token), Channel: channel, APIURL: apiURL}
 }
 
 // Webhook is one generic JSON webhook channel (alerting.webhooks[]).

@@ -28,7 +28,7 @@ var envKeys = []string{
 	"log.level", "log.format",
 	"defaults.interval", "defaults.timeout",
 	"defaults.failure_threshold", "defaults.success_threshold",
-	"alerting.slack.webhook_url", "alerting.slack.token", "alerting.slack.channel",
+	"alerting.slack.webhook_url", "alerting.slack.token", "alerting.slack.channel", "alerting.slack.api_url",
 	"alerting.email.smtp", "alerting.email.username", "alerting.email.password",
 	"alerting.email.from", "alerting.email.to", "alerting.email.starttls",
 	"alerting.alertmanager.urls", "alerting.alertmanager.reporter",

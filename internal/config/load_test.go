@@ -99,6 +99,7 @@ func TestParse_EnvOverride(t *testing.T) {
 		"alerting.slack.webhook_url":     {val: "https://hooks.slack.com/services/T/B/x", got: func(c *Config) any { return c.Alerting.Slack.WebhookURL.Value() }, want: "https://hooks.slack.com/services/T/B/x"},
 		"alerting.slack.token":           {val: "xoxb-1", got: func(c *Config) any { return c.Alerting.Slack.Token.Value() }, want: "xoxb-1"},
 		"alerting.slack.channel":         {env: map[string]string{"POLLERD_ALERTING_SLACK_TOKEN": "xoxb-1"}, val: "#ops", got: func(c *Config) any { return c.Alerting.Slack.Channel }, want: "#ops"},
+		"alerting.slack.api_url":         {env: map[string]string{"POLLERD_ALERTING_SLACK_TOKEN": "xoxb-1", "POLLERD_ALERTING_SLACK_CHANNEL": "#ops"}, val: "http://127.0.0.1:9/api/", got: func(c *Config) any { return c.Alerting.Slack.APIURL }, want: "http://127.0.0.1:9/api/"},
 		"ingest.path":                    {val: "/r", got: func(c *Config) any { return c.Ingest.Path }, want: "/r"},
 		"ingest.max_body_bytes":          {val: "1024", got: func(c *Config) any { return c.Ingest.MaxBodyBytes }, want: int64(1024)},
 		"ingest.dedup_window":            {val: "1m", got: func(c *Config) any { return c.Ingest.DedupWindow }, want: time.Minute},

@@ -13,8 +13,10 @@ import (
 
 // Commit writes c in one transaction: target states are upserted (state and
 // since only; the probe counters belong to Flush), incidents are upserted by
-// ID, and deliveries are inserted unless their (Key, Channel) exists, which
-// makes replaying a Commit harmless. Any failing row rolls back all of c.
+// ID (an empty MessageRef keeps the stored one: the engine does not know the
+// ref a channel set with SetMessageRef), and deliveries are inserted unless
+// their (Key, Channel) exists, which makes replaying a Commit harmless. Any
+// failing row rolls back all of c.
 func (db *DB) Commit(ctx context.Context, c incident.Change) error {
 	now := msOf(db.now())
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -32,7 +34,8 @@ func (db *DB) Commit(ctx context.Context, c incident.Change) error {
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, subject = excluded.subject,
 					opened_at = excluded.opened_at, closed_at = excluded.closed_at, cause = excluded.cause,
-					reports = excluded.reports, message_ref = excluded.message_ref`,
+					reports = excluded.reports,
+					message_ref = COALESCE(NULLIF(excluded.message_ref, ''), incidents.message_ref)`,
 				inc.ID, inc.Kind, inc.Subject, msOf(inc.OpenedAt), nullMsOf(inc.ClosedAt),
 				inc.Cause, inc.Reports, inc.MessageRef); err != nil {
 				return fmt.Errorf("incident %d: %w", inc.ID, err)

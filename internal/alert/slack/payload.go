@@ -2,6 +2,7 @@ package slack
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -53,11 +54,35 @@ func Payload(m alert.Message) slack.WebhookMessage {
 	}
 }
 
+// ResolvedPayload is what an incident's first message (its DOWN) becomes
+// when m, its RECOVERED, is delivered: "✅ api was DOWN for 4m12s
+// (resolved)" over the recovery's fields. A pure function of m, pinned by a
+// golden file like Payload.
+func ResolvedPayload(m alert.Message) slack.WebhookMessage {
+	subject := m.Target
+	if subject == "" {
+		subject = m.Group
+	}
+	downtime := m.Downtime
+	if downtime <= 0 && !m.Since.IsZero() && m.At.After(m.Since) {
+		downtime = m.At.Sub(m.Since)
+	}
+	line := subject + " was DOWN (resolved)"
+	if downtime > 0 {
+		line = fmt.Sprintf("%s was DOWN for %s (resolved)", subject, downtime.Round(time.Second))
+	}
+	r := m
+	r.Kind, r.Title, r.Text, r.Detail = alert.KindRecovered, line, line, ""
+	return Payload(r)
+}
+
 // emoji leads a message's text and title in Slack, by kind.
 var emoji = map[alert.Kind]string{
 	alert.KindDown:      "🔴",
 	alert.KindRecovered: "✅",
 	alert.KindReport:    "⚠️",
+	alert.KindReminder:  "🔁",
+	alert.KindNotice:    "ℹ️",
 }
 
 // decorate is s escaped, after the kind's emoji when it has one.

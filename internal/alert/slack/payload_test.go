@@ -34,8 +34,9 @@ func goldenMessages() map[string]alert.Message {
 		},
 		"recovered": {
 			Key: "42:recovered", IncidentID: 42, Kind: alert.KindRecovered, Target: "api", At: at.Add(4*time.Minute + 12*time.Second),
-			Text:  "api RECOVERED after 4m12s",
-			Title: "api RECOVERED",
+			Downtime: 4*time.Minute + 12*time.Second,
+			Text:     "api RECOVERED after 4m12s",
+			Title:    "api RECOVERED",
 			Fields: []alert.Field{
 				{Label: "Downtime", Value: "4m12s"},
 				{Label: "Since", Value: "2025-03-01 12:03:42 UTC"},
@@ -51,37 +52,87 @@ func goldenMessages() map[string]alert.Message {
 			},
 			Detail: "<!channel> payment gateway said: upstream & retry failed",
 		},
+		"reminder": {
+			Key: "42:reminder-1", IncidentID: 42, Kind: alert.KindReminder, Target: "api", At: at.Add(time.Hour),
+			Downtime: time.Hour,
+			Text:     "api still DOWN for 1h0m0s: GET https://api.example.com/healthz: status 503, want 200",
+			Title:    "api still DOWN",
+			Fields: []alert.Field{
+				{Label: "Down for", Value: "1h0m0s"},
+				{Label: "Down since", Value: "2025-03-01 12:03:42 UTC"},
+			},
+		},
+		"notice": {
+			Key: "connectivity-1740830622000:notice", Kind: alert.KindNotice, At: at,
+			Text:  "lost connectivity for 4m12s; held 7 target alerts",
+			Title: "pollerd lost connectivity",
+			Fields: []alert.Field{
+				{Label: "Lost for", Value: "4m12s"},
+				{Label: "Held", Value: "7 target alerts"},
+			},
+		},
+		"group-down": {
+			Key: "43:down", IncidentID: 43, Kind: alert.KindDown, Group: "homeserver", Targets: []string{"api", "db", "web"}, At: at,
+			Text:  "homeserver: 3 of 9 DOWN — api, db, web",
+			Title: "homeserver: 3 of 9 DOWN",
+			Fields: []alert.Field{
+				{Label: "Down", Value: "api: connection refused\ndb: connection refused\nweb: timeout"},
+			},
+		},
 	}
 }
 
 func TestPayload_Golden(t *testing.T) {
 	for name, m := range goldenMessages() {
 		t.Run(name, func(t *testing.T) {
-			// The golden file is the posted body, indented for review.
 			body, err := encode(m)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var buf bytes.Buffer
-			if err := json.Indent(&buf, body, "", "  "); err != nil {
-				t.Fatal(err)
-			}
-			buf.WriteByte('\n')
-			got := buf.Bytes()
-			path := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("payload differs from %s (run with -update if intended):\n%s", path, got)
-			}
+			checkGolden(t, name, body)
 		})
+	}
+}
+
+// TestResolvedPayload_Golden pins what the DOWN message becomes (chat.update)
+// when its incident recovers.
+func TestResolvedPayload_Golden(t *testing.T) {
+	body, err := json.Marshal(ResolvedPayload(goldenMessages()["recovered"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "resolved", body)
+	if got := ResolvedPayload(goldenMessages()["recovered"]).Text; got != "✅ api was DOWN for 4m12s (resolved)" {
+		t.Errorf("resolved text = %q", got)
+	}
+	group := alert.Message{Kind: alert.KindRecovered, Group: "homeserver", Since: at, At: at.Add(90 * time.Second)}
+	if got := ResolvedPayload(group).Text; got != "✅ homeserver was DOWN for 1m30s (resolved)" {
+		t.Errorf("resolved text of a group = %q", got)
+	}
+}
+
+// checkGolden compares a posted body, indented for review, with
+// testdata/<name>.golden.json (rewritten with -update).
+func checkGolden(t *testing.T, name string, body []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, body, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteByte('\n')
+	got := buf.Bytes()
+	path := filepath.Join("testdata", name+".golden.json")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("payload differs from %s (run with -update if intended):\n%s", path, got)
 	}
 }
 
