@@ -48,6 +48,9 @@ type Options struct {
 	// Metrics is served at GET /metrics in the Prometheus text format
 	// (metrics.go); nil: no /metrics, a JSON 404.
 	Metrics prometheus.Gatherer
+	// Admin is the admin API (silence.go); without a token its routes
+	// answer 403.
+	Admin AdminOptions
 
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	MaxHeaderBytes                                            int
@@ -96,6 +99,9 @@ func New(o Options) (*Server, error) {
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", metricsHandler(o.Metrics, log))
 	}
+	if err := registerAdmin(mux, o.Admin, log); err != nil {
+		return nil, err
+	}
 	if o.Ingest != nil {
 		if err := mountIngest(mux, o.IngestPath, o.Ingest); err != nil {
 			return nil, err
@@ -115,7 +121,7 @@ func New(o Options) (*Server, error) {
 }
 
 // reservedPaths are served by web itself; ingest must not shadow them.
-var reservedPaths = []string{"/healthz", "/readyz", "/api/v1/status", "/metrics"}
+var reservedPaths = []string{"/healthz", "/readyz", "/api/v1/status", "/metrics", "/api/v1/silences"}
 
 // mountIngest registers the ingest handler for every method, so it answers
 // OPTIONS (CORS preflight) and its own 405 itself.
