@@ -80,7 +80,14 @@ func benchDaemon(b *testing.B, healthy, hanging int) {
 	bin := buildBenchBinary(b)
 	var runs []benchResult
 	for b.Loop() {
-		runs = append(runs, runDaemonOnce(b, bin, healthy, hanging))
+		// The floor first, then the daemon, in the same run: their ratio
+		// travels across machines, absolute figures do not.
+		bare := runBareOnce(b, healthy)
+		r := runDaemonOnce(b, bin, healthy, hanging)
+		r["cpu_bare_cores"] = bare
+		r["cpu_ratio_vs_bare"] = r["cpu_cores_21_35s"] / bare // steady state
+		r["cpu_ratio_vs_bare_10_35s"] = r["cpu_cores"] / bare // with the UNKNOWN → UP round
+		runs = append(runs, r)
 	}
 	for _, name := range slices.Sorted(maps.Keys(runs[0])) {
 		xs := make([]float64, 0, len(runs))

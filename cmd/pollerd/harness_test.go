@@ -33,6 +33,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	bareMain() // the benchmark's bare prober, when re-exec'd as one
 	os.Exit(testMain(m))
 }
 

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pollerd/pollerd/internal/monitor"
+)
+
+// The bare prober is the floor pollerd's CPU is compared with
+// (cpu_ratio_vs_bare in BenchmarkDaemon10k): net.Dial, write a GET,
+// http.ReadResponse, drain, close — a fresh connection per probe like
+// pollerd's — started in batches on the same 25 ms phase grid, against the
+// same loopback target farm. It runs as a separate process (this test
+// binary, re-exec'd with bareEnv set; TestMain hands over to runBare), so
+// its CPU is read from /proc exactly as the daemon's is.
+
+const bareEnv = "POLLERD_BENCH_BARE" // "addr,count,interval"
+
+// bareMain runs the bare prober when bareEnv is set; it never returns then.
+func bareMain() {
+	spec := os.Getenv(bareEnv)
+	if spec == "" {
+		return
+	}
+	f := strings.Split(spec, ",")
+	n, _ := strconv.Atoi(f[1])
+	iv, _ := time.ParseDuration(f[2])
+	runBare(f[0], n, iv)
+	os.Exit(0)
+}
+
+func runBare(addr string, n int, interval time.Duration) {
+	// Targets by phase slot, as the monitor groups them.
+	slots := map[time.Duration][]int{}
+	for i := range n {
+		p := monitor.NewIntervalSchedule(healthyName(i), interval).Phase
+		slots[p] = append(slots[p], i)
+	}
+	probe := func(i int) {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fmt.Fprintf(c, "GET /t/%d HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", i, addr); err != nil {
+			return
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	grid := monitor.PhaseGrid
+	next := time.Now().Truncate(grid).Add(grid)
+	for {
+		time.Sleep(time.Until(next))
+		phase := time.Duration(next.UnixNano() % int64(interval))
+		for _, i := range slots[phase] {
+			go probe(i)
+		}
+		next = next.Add(grid)
+	}
+}
+
+// runBareOnce runs the bare prober for barRun against a fresh target farm
+// and returns its CPU in cores over [5 s, bareRun].
+func runBareOnce(b *testing.B, n int) float64 {
+	const bareRun = 25 * time.Second
+	ts := &targetServer{arrivals: make([][]time.Time, n)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: ts, ReadHeaderTimeout: 10 * time.Second}
+	var served sync.WaitGroup
+	served.Go(func() { _ = srv.Serve(ln) })
+	defer func() { _ = srv.Close(); served.Wait() }()
+
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = []string{fmt.Sprintf("%s=%s,%d,%s", bareEnv, ln.Addr(), n, benchInterval)}
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGKILL); _ = cmd.Wait() }()
+	time.Sleep(5 * time.Second)
+	cpu0, _, err := readProc(cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	time.Sleep(bareRun - 5*time.Second)
+	cpu1, _, err := readProc(cmd.Process.Pid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts.mu.Lock()
+	got := 0
+	for _, a := range ts.arrivals {
+		got += len(a)
+	}
+	ts.mu.Unlock()
+	b.Logf("bare prober: %d requests in %s", got, bareRun)
+	return float64(cpu1-cpu0) / float64(time.Since(t0))
+}
