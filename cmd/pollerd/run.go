@@ -40,7 +40,7 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the daemon",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(configPath(cmd))
+			cfg, file, err := loadConfigFile(configPath(cmd))
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
@@ -49,7 +49,7 @@ func newRunCmd() *cobra.Command {
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			if err := Run(cmd.Context(), cfg, log, hup); err != nil {
+			if err := Run(cmd.Context(), cfg, log, hup, file); err != nil {
 				log.Error("pollerd stopped on an error", zap.Error(err))
 				return &exitError{code: 1}
 			}
@@ -60,8 +60,9 @@ func newRunCmd() *cobra.Command {
 
 // Run starts pollerd on cfg and blocks until ctx ends, then stops it in
 // order: HTTP, ingest confirmations, probes, outbox flush, store. A signal
-// on hup is logged and ignored until reload exists.
-func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os.Signal) (err error) {
+// on hup, or a change of file (the config file cfg was loaded from), reloads
+// it (reload.go).
+func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os.Signal, file configFile) (err error) {
 	lc := &lifecycle{log: log, total: stopTimeout}
 	// Metrics: each package registers its own series on reg; web serves it.
 	reg := prometheus.NewRegistry()
@@ -179,13 +180,14 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 	lc.onStop("confirmations", probeStopTimeout, ing.Close)
+	rl := &reloader{log: log.Named("reload"), mon: mon, engine: engine, ing: ing, cfg: cfg, file: file}
 	var ready atomic.Bool
 	srv, err := web.New(web.Options{
 		Addr:       cfg.Listen,
 		Ingest:     ing,
 		IngestPath: cfg.Ingest.Path,
-		Status: &web.Assembler{Live: liveView{cfg: cfg, mon: mon}, Uptime: db,
-			Incidents: incidentView{db: db}, Deliveries: ob},
+		Status: &web.Assembler{Live: liveView{cfg: rl.current, mon: mon}, Uptime: db,
+			Incidents: incidentView{db: db}, Deliveries: ob, Config: rl},
 		Page: statusPage(cfg, db),
 		Ready: func() error {
 			if !ready.Load() {
@@ -217,6 +219,17 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 
+	// Reload on SIGHUP and when the file changes.
+	rl.sd = sd
+	fileChanged := make(chan struct{}, 1)
+	if file.path != "" {
+		stopWatch, err := watchConfig(file.path, watchDebounce, log.Named("reload"), fileChanged)
+		if err != nil {
+			log.Warn("config file not watched; reload with SIGHUP", zap.Error(err))
+		} else {
+			lc.onStop("config watch", httpDrainTimeout, stopWatch)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -224,7 +237,9 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 			sd.stopping()
 			return nil
 		case <-hup:
-			log.Info("SIGHUP received; reload is not supported yet, ignored")
+			rl.reload(ctx, "SIGHUP")
+		case <-fileChanged:
+			rl.reload(ctx, "file changed")
 		}
 	}
 }

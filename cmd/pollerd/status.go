@@ -16,15 +16,16 @@ import (
 
 // liveView is the monitor's live state with each target's kind and URL.
 type liveView struct {
-	cfg *config.Config
+	cfg func() *config.Config // the config in force (reloads change it)
 	mon *monitor.Monitor
 }
 
 func (v liveView) Live() []web.Live {
 	sts := v.mon.Statuses()
+	cfg := v.cfg()
 	out := make([]web.Live, 0, len(sts))
 	for _, st := range sts {
-		t, ok := v.cfg.Target(st.Name)
+		t, ok := cfg.Target(st.Name)
 		if !ok {
 			continue
 		}
