@@ -69,6 +69,7 @@ type Assembler struct {
 	Incidents  IncidentSource // nil: no incidents
 	Deliveries DeliverySource // nil: zero counts
 	Config     ConfigSource   // nil: no config field
+	Canaries   CanarySource   // nil: no canaries field
 	Windows    []Window       // default DefaultWindows
 	Recent     int            // incidents listed; default DefaultRecentIncidents
 	Now        func() time.Time
@@ -126,6 +127,9 @@ func (a *Assembler) Status(ctx context.Context) (Status, error) {
 	if a.Config != nil {
 		ci := a.Config.ConfigInfo()
 		doc.Config = &ci
+	}
+	if a.Canaries != nil {
+		doc.Canaries = canaryStatus(a.Canaries)
 	}
 	if a.Deliveries != nil {
 		doc.Deliveries.Pending, doc.Deliveries.Failed = a.Deliveries.Deliveries()

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -158,5 +159,27 @@ func TestAssembler_ServedSanitized(t *testing.T) {
 		if strings.Contains(r.body, secret) {
 			t.Errorf("body leaks %q: %s", secret, r.body)
 		}
+	}
+}
+
+type canaryFunc func() (string, time.Time)
+
+func (f canaryFunc) State() (string, time.Time) { return f() }
+
+func TestAssembler_Canaries(t *testing.T) {
+	since := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	a := &web.Assembler{Live: liveFunc(func() []web.Live { return nil }),
+		Canaries: canaryFunc(func() (string, time.Time) { return "offline", since })}
+	doc, err := a.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(doc.Canaries)
+	if string(b) != `{"state":"offline","since":"2025-03-01T12:00:00Z"}` {
+		t.Errorf("canaries = %s", b)
+	}
+	a.Canaries = nil
+	if doc, _ := a.Status(context.Background()); doc.Canaries != nil {
+		t.Error("canaries field without canaries")
 	}
 }

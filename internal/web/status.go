@@ -20,6 +20,7 @@ type Status struct {
 	Deliveries Deliveries     `json:"deliveries"`
 	Incidents  []Incident     `json:"incidents"` // recent, newest first
 	Config     *ConfigInfo    `json:"config,omitempty"`
+	Canaries   *CanaryStatus  `json:"canaries,omitempty"` // absent without canaries
 }
 
 // ConfigInfo is the config in force: the hex SHA-256 of the file's bytes
@@ -78,6 +79,7 @@ type Incident struct {
 func sanitize(st Status) Status {
 	out := Status{
 		Config:     st.Config,
+		Canaries:   st.Canaries,
 		Deliveries: st.Deliveries,
 		Targets:    make([]TargetStatus, len(st.Targets)),
 		Incidents:  make([]Incident, len(st.Incidents)),

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/pollerd/pollerd/internal/alert"
+	"github.com/pollerd/pollerd/internal/config"
+	"github.com/pollerd/pollerd/internal/monitor"
+	"github.com/pollerd/pollerd/internal/web"
+)
+
+// policy holds the alert policy stages that cmd wires between the engine
+// and the outbox, in this order (alert/doc.go):
+//
+//	engine → grouping → reminders → canaries → cover (windows, silences) → outbox
+//
+// Grouping first, so what follows sees one grouped DOWN; reminders after
+// it, so a member is reminded of only once its (grouped) DOWN went by;
+// canaries then hold DOWNs, follow-ups and reminders while pollerd's own
+// network is down; the cover last, holding what a window or silence covers.
+type policy struct {
+	grouping  *alert.Grouping
+	reminders *alert.Reminders // nil: repeat_interval 0
+	canaries  *alert.Canaries  // nil: no canaries
+	confirm   *lateConfirmer
+}
+
+func newPolicy(cfg *config.Config, log *zap.Logger) *policy {
+	p := &policy{confirm: &lateConfirmer{}}
+	p.grouping = alert.NewGrouping(alert.GroupOptions{Groups: cfg.Groups(), Wait: cfg.Alerting.GroupWait,
+		Confirmer: p.confirm, Logger: log.Named("group")})
+	if cfg.Alerting.RepeatInterval > 0 {
+		p.reminders = alert.NewReminders(alert.ReminderOptions{Interval: cfg.Alerting.RepeatInterval,
+			Groups: cfg.TargetGroups(), Logger: log.Named("reminders")})
+	}
+	if len(cfg.Canaries.Targets) > 0 {
+		p.canaries = alert.NewCanaries(alert.CanaryOptions{Canaries: cfg.Canaries.Targets, Quorum: cfg.Canaries.Quorum,
+			Confirmer: p.confirm, Logger: log.Named("canaries")})
+	}
+	return p
+}
+
+// stages are the policy's stages for alert.Chain, in order.
+func (p *policy) stages() []alert.Stage {
+	s := []alert.Stage{p.grouping.Stage}
+	if p.reminders != nil {
+		s = append(s, p.reminders.Stage)
+	}
+	if p.canaries != nil {
+		s = append(s, p.canaries.Stage)
+	}
+	return s
+}
+
+// start restores the stages from the store and starts their loops; call it
+// before the engine's Load (whose removals then pass through them), with
+// the engine built.
+func (p *policy) start(ctx context.Context, db alert.Loader, engine *alert.Engine, lc *lifecycle) error {
+	snap, err := db.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load policy state: %w", err)
+	}
+	p.grouping.UseIDs(engine.NewIncidentID)
+	if p.canaries != nil {
+		p.canaries.Restore(snap.Targets)
+	}
+	if p.reminders != nil {
+		p.reminders.Restore(snap.OpenIncidents)
+		p.reminders.Run(context.WithoutCancel(ctx))
+	}
+	p.grouping.Restore(snap)
+	lc.onStop("alert policy", flushTimeout, p.close) // before the engine and the outbox
+	return nil
+}
+
+func (p *policy) close(ctx context.Context) error {
+	errs := []error{p.grouping.Close(ctx)}
+	if p.reminders != nil {
+		errs = append(errs, p.reminders.Close(ctx))
+	}
+	if p.canaries != nil {
+		errs = append(errs, p.canaries.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// canarySource is the status API's canaries field; nil without canaries.
+func (p *policy) canarySource() web.CanarySource {
+	if p.canaries == nil {
+		return nil
+	}
+	return p.canaries
+}
+
+// lateConfirmer confirms through the monitor, which is built after the
+// engine and its stages: until set, it confirms nothing.
+type lateConfirmer struct{ mon atomic.Pointer[monitor.Monitor] }
+
+func (c *lateConfirmer) set(m *monitor.Monitor) { c.mon.Store(m) }
+
+// Confirm re-probes targets and returns those whose last probe failed.
+func (c *lateConfirmer) Confirm(ctx context.Context, targets []string) []string {
+	m := c.mon.Load()
+	if m == nil {
+		return nil
+	}
+	var failing []string
+	for _, st := range m.Confirm(ctx, targets) {
+		if !st.Last.At.IsZero() && !st.Last.OK {
+			failing = append(failing, st.Name)
+		}
+	}
+	return failing
+}
