@@ -134,6 +134,11 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	engine.Run(context.WithoutCancel(ctx))
 	lc.onStop("alert engine", flushTimeout, engine.Close) // before the outbox: its last report counts go there
 
+	certs, err := newCertWatch(ctx, cfg, db, ob, log.Named("alert"))
+	if err != nil {
+		return err
+	}
+
 	// Monitor, restored from the store.
 	recs, err := db.TargetRecords(ctx)
 	if err != nil {
@@ -147,7 +152,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	mon, err := monitor.New(monitor.Options{
 		Targets:         targets,
 		Initial:         initialStatuses(recs),
-		Sink:            monitorSink{db: db, engine: engine},
+		Sink:            monitorSink{db: db, engine: engine, certs: certs},
 		Probe:           probe.Run,
 		ConfirmCooldown: cfg.Ingest.ConfirmCooldown,
 		Services:        cfg.ServiceTargets(),

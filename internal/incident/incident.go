@@ -70,11 +70,12 @@ type Change struct {
 	Targets    []TargetState
 	Incidents  []Incident
 	Deliveries []Delivery
+	Certs      []CertNotice // upserted by target
 }
 
 // Empty reports whether the change writes nothing.
 func (c Change) Empty() bool {
-	return len(c.Targets) == 0 && len(c.Incidents) == 0 && len(c.Deliveries) == 0
+	return len(c.Targets) == 0 && len(c.Incidents) == 0 && len(c.Deliveries) == 0 && len(c.Certs) == 0
 }
 
 // Snapshot is the alert pipeline's durable state at start.

@@ -14,9 +14,10 @@ import (
 // Commit writes c in one transaction: target states are upserted (state and
 // since only; the probe counters belong to Flush), incidents are upserted by
 // ID (an empty MessageRef keeps the stored one: the engine does not know the
-// ref a channel set with SetMessageRef), and deliveries are inserted unless
-// their (Key, Channel) exists, which makes replaying a Commit harmless. Any
-// failing row rolls back all of c.
+// ref a channel set with SetMessageRef), certificate notices are upserted by
+// target, and deliveries are inserted unless their (Key, Channel) exists,
+// which makes replaying a Commit harmless. Any failing row rolls back all of
+// c.
 func (db *DB) Commit(ctx context.Context, c incident.Change) error {
 	now := msOf(db.now())
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -39,6 +40,15 @@ func (db *DB) Commit(ctx context.Context, c incident.Change) error {
 				inc.ID, inc.Kind, inc.Subject, msOf(inc.OpenedAt), nullMsOf(inc.ClosedAt),
 				inc.Cause, inc.Reports, inc.MessageRef); err != nil {
 				return fmt.Errorf("incident %d: %w", inc.ID, err)
+			}
+		}
+		for _, n := range c.Certs {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO cert_notices (target, not_after, threshold_ms, noticed_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (target) DO UPDATE SET not_after = excluded.not_after,
+					threshold_ms = excluded.threshold_ms, noticed_at = excluded.noticed_at`,
+				n.Target, msOf(n.NotAfter), n.Threshold.Milliseconds(), msOf(n.At)); err != nil {
+				return fmt.Errorf("cert notice of %s: %w", n.Target, err)
 			}
 		}
 		for _, d := range c.Deliveries {

@@ -71,6 +71,16 @@ func goldenMessages() map[string]alert.Message {
 				{Label: "Held", Value: "7 target alerts"},
 			},
 		},
+		"cert-notice": {
+			Key: "cert:api:1797328800:336h", Kind: alert.KindNotice, Target: "api", At: at,
+			Text:  "certificate of api expires in 13d (2026-12-15)",
+			Title: "certificate of api expires in 13d",
+			Fields: []alert.Field{
+				{Label: "Expires", Value: "2026-12-15 10:00:00 UTC"},
+				{Label: "Days left", Value: "13"},
+				{Label: "Warning", Value: "under cert_warn 336h"},
+			},
+		},
 		"group-down": {
 			Key: "43:down", IncidentID: 43, Kind: alert.KindDown, Group: "homeserver", Targets: []string{"api", "db", "web"}, At: at,
 			Text:  "homeserver: 3 of 9 DOWN — api, db, web",
