@@ -21,7 +21,10 @@
 //     next Sink and may hold, fold or drop messages before passing them on,
 //     but always passes every change on. Chain composes them; cmd/pollerd
 //     wires alert.Chain(outbox, stages…), so a new stage is one more argument
-//     there, in order (engine → group → silence → outbox).
+//     there, in order: engine → Grouping → Reminders → Canaries → cover
+//     (windows, silences) → outbox. Grouping first, so later stages see one
+//     grouped DOWN; canaries before the cover, so what the network hid is
+//     re-probed before a window or silence judges it.
 //   - A channel is a Notifier in its own sub-package. Messages are plain text
 //     plus structured fields; each channel escapes and decorates them itself
 //     (Slack's mrkdwn, emoji and Block Kit live in alert/slack).
