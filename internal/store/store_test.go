@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,7 +192,7 @@ func TestOpen_Faults(t *testing.T) {
 				return dir
 			},
 			wantErr: ErrNewerSchema,
-			wantMsg: "database DIR/pollerd.db has schema version 99, newer than this pollerd (3): refusing to start",
+			wantMsg: "database DIR/pollerd.db has schema version 99, newer than this pollerd (" + strconv.Itoa(SchemaVersion()) + "): refusing to start",
 		},
 		{
 			name: "dir under a regular file",
