@@ -167,6 +167,11 @@ func (e *Engine) Load(ctx context.Context) error {
 func (e *Engine) Retire(targets []string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.retireLocked(targets)
+}
+
+// retireLocked is Retire with e.mu held.
+func (e *Engine) retireLocked(targets []string) {
 	var c incident.Change
 	var msgs []Message
 	now := e.now()

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,7 +24,10 @@ func TestEngine_Apply(t *testing.T) {
 		Services:       map[string][]string{"shop": {"cache"}},
 		TargetChannels: map[string][]string{"api": {"ops"}},
 	})
-	sink.want(t, 2) // closing db's incident sends nothing (yet: see Retire)
+	got := sink.want(t, 3) // db is retired: one "no longer monitored" notice
+	if got[2].Kind != KindNotice || got[2].Key != "2:removed" || !strings.Contains(got[2].Text, "no longer monitored") {
+		t.Errorf("after Apply: %s %q %q, want the removed notice of db", got[2].Kind, got[2].Key, got[2].Text)
+	}
 	if inc, _ := sink.store.Incident(2); inc.ClosedAt.IsZero() {
 		t.Error("the removed target's incident was not closed in the store")
 	}
@@ -42,10 +46,10 @@ func TestEngine_Apply(t *testing.T) {
 	// api is still down (the monitor's DOWN is repeated, as after a
 	// restart): no second DOWN; its recovery goes to its new channels.
 	e.Transition(Transition{Target: "api", From: "UNKNOWN", To: "DOWN", At: t0.Add(time.Minute), Reason: "refused"})
-	sink.want(t, 2)
+	sink.want(t, 3)
 	e.Transition(up("api", t0, t0.Add(3*time.Minute)))
-	got := sink.want(t, 3)
-	if got[2].Kind != KindRecovered || !reflect.DeepEqual(got[2].Channels, []string{"ops"}) {
-		t.Errorf("recovery %s to %v, want RECOVERED to [ops]", got[2].Kind, got[2].Channels)
+	got = sink.want(t, 4)
+	if got[3].Kind != KindRecovered || !reflect.DeepEqual(got[3].Channels, []string{"ops"}) {
+		t.Errorf("recovery %s to %v, want RECOVERED to [ops]", got[3].Kind, got[3].Channels)
 	}
 }
