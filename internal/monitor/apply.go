@@ -203,7 +203,8 @@ func (m *Monitor) Apply(ctx context.Context, u Update) (Applied, error) {
 	for _, e := range fresh {
 		m.join(e, schedules[e.name()])
 	}
-	m.forgetMetrics(res.Removed)
+	// A removed target's series go with its entry: they are read from the
+	// entries at scrape time.
 	return res, nil
 }
 
@@ -221,22 +222,9 @@ func (m *Monitor) newEntry(t Target, s cron.Schedule, st Status) *entry {
 	e := &entry{target: t, sem: make(chan struct{}, 1), grace: graceOf(s), status: st}
 	e.ctx, e.cancel = context.WithCancel(m.ctx)
 	if m.metrics != nil {
-		e.metrics = m.metrics.forTarget(t.Probe.Name)
+		e.metrics = new(probeCounts)
 	}
 	return e
-}
-
-// forgetMetrics drops the per-target series of removed targets, so that a
-// scrape no longer shows them.
-func (m *Monitor) forgetMetrics(names []string) {
-	if m.metrics == nil {
-		return
-	}
-	for _, n := range names {
-		m.metrics.duration.DeleteLabelValues(n)
-		m.metrics.probes.DeleteLabelValues(n, "ok")
-		m.metrics.probes.DeleteLabelValues(n, "fail")
-	}
 }
 
 // checkTargets checks targets as New does and returns their schedules.

@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"fmt"
+	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,10 +16,7 @@ import (
 // milliseconds on a LAN to the timeout (at most the interval); lateness is
 // meant to stay under 5 ms at p99 (DESIGN), so its buckets are fine below
 // that and coarse above.
-var (
-	probeDurationBuckets = []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
-	latenessBuckets      = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
-)
+var latenessBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1}
 
 // Phases of pollerd_probe_phase_seconds, in probe.Timings order.
 const (
@@ -27,46 +26,41 @@ const (
 	phaseFirstByte = "first_byte"
 )
 
-// metrics are the monitor's Prometheus series. A probe updates only what
-// must be counted as it happens (its duration, its result, its lateness),
-// through series resolved once per target in New, so the per-probe cost is a
-// few atomic adds. What a target's status already holds (up or down, the
-// last probe's phases) is read from it at scrape time by statusCollector.
+// metrics are the monitor's Prometheus series. A target's probe counts and
+// duration histogram live in its entry (probeCounts: a dozen atomic words,
+// about 100 bytes) and become series at scrape time, like everything its
+// status already holds (up or down, the last probe's phases): at 10,000
+// targets, client_golang's own per-target vectors held 1.8 KB a target.
+// Only the lateness histogram, one series, is client_golang's.
 type metrics struct {
-	duration *prometheus.HistogramVec
-	probes   *prometheus.CounterVec
 	lateness prometheus.Histogram
 }
 
-// entryMetrics are one target's series, resolved in New.
-type entryMetrics struct {
-	duration prometheus.Observer
-	ok, fail prometheus.Counter
+// probeCounts are one target's probe counters: results, and the duration
+// histogram's buckets (non-cumulative), count and sum.
+type probeCounts struct {
+	ok, fail atomic.Uint64
+	buckets  [len(probeDurationBucketsArr)]atomic.Uint64 // the last one is +Inf
+	sumNanos atomic.Uint64
 }
 
-// registerMetrics registers the monitor's series on reg and resolves each
-// target's; a nil reg means no metrics (and no per-probe cost).
+// probeDurationBucketsArr fixes the bucket count at compile time.
+var probeDurationBucketsArr = [...]float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, math.Inf(1)}
+
+// registerMetrics registers the monitor's series on reg; a nil reg means
+// no metrics (and no per-probe cost).
 func (m *Monitor) registerMetrics(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
 	mt := &metrics{
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "pollerd_probe_duration_seconds",
-			Help:    "Duration of each probe of a target, start to verdict (scheduled and confirmation probes).",
-			Buckets: probeDurationBuckets,
-		}, []string{"target"}),
-		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "pollerd_probes_total",
-			Help: "Probes of a target by result (ok or fail).",
-		}, []string{"target", "result"}),
 		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "pollerd_schedule_lateness_seconds",
 			Help:    "How late a scheduled probe started after its slot.",
 			Buckets: latenessBuckets,
 		}),
 	}
-	cs := []prometheus.Collector{mt.duration, mt.probes, mt.lateness, statusCollector{m}}
+	cs := []prometheus.Collector{mt.lateness, statusCollector{m}}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {
 			for _, done := range cs[:i] {
@@ -76,33 +70,30 @@ func (m *Monitor) registerMetrics(reg prometheus.Registerer) error {
 		}
 	}
 	for _, e := range m.load().entries {
-		e.metrics = mt.forTarget(e.name())
+		e.metrics = new(probeCounts)
 	}
 	m.metrics = mt
 	return nil
 }
 
-// forTarget resolves a target's series, so that they exist (at zero) from
-// the start and a probe does no label lookup.
-func (mt *metrics) forTarget(name string) entryMetrics {
-	return entryMetrics{
-		duration: mt.duration.WithLabelValues(name),
-		ok:       mt.probes.WithLabelValues(name, "ok"),
-		fail:     mt.probes.WithLabelValues(name, "fail"),
-	}
-}
-
 // observeProbe counts one probe of e. Cheap enough to run on every probe:
-// two atomic updates on pre-resolved series.
+// three atomic adds.
 func (m *Monitor) observeProbe(e *entry, d time.Duration, ok bool) {
-	if m.metrics == nil {
+	c := e.metrics
+	if c == nil {
 		return
 	}
-	e.metrics.duration.Observe(d.Seconds())
+	secs := d.Seconds()
+	i := 0
+	for i < len(probeDurationBucketsArr)-1 && secs > probeDurationBucketsArr[i] {
+		i++
+	}
+	c.buckets[i].Add(1)
+	c.sumNanos.Add(uint64(max(d, 0)))
 	if ok {
-		e.metrics.ok.Inc()
+		c.ok.Add(1)
 	} else {
-		e.metrics.fail.Inc()
+		c.fail.Add(1)
 	}
 }
 
@@ -164,6 +155,12 @@ var (
 	targetUpDesc = prometheus.NewDesc("pollerd_target_up",
 		"Whether the target is up (1) or down (0) by its state machine; absent while UNKNOWN.",
 		[]string{"target", "group"}, nil)
+	probeDurationDesc = prometheus.NewDesc("pollerd_probe_duration_seconds",
+		"Duration of each probe of a target, start to verdict (scheduled and confirmation probes).",
+		[]string{"target"}, nil)
+	probesDesc = prometheus.NewDesc("pollerd_probes_total",
+		"Probes of a target by result (ok or fail).",
+		[]string{"target", "result"}, nil)
 	probePhaseDesc = prometheus.NewDesc("pollerd_probe_phase_seconds",
 		"Duration of each phase of the target's last probe: dns, connect, tls, and first_byte (time to first byte from the start). Zero when the probe kind has no such phase.",
 		[]string{"target", "phase"}, nil)
@@ -172,6 +169,8 @@ var (
 func (c statusCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- targetUpDesc
 	ch <- probePhaseDesc
+	ch <- probeDurationDesc
+	ch <- probesDesc
 }
 
 func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
@@ -210,4 +209,38 @@ func (c statusCollector) Collect(ch chan<- prometheus.Metric) {
 				ph.of(sts[i].Last.Timings).Seconds(), e.name(), ph.name)
 		}
 	}
+	for _, e := range entries {
+		if c := e.metrics; c != nil {
+			ch <- c.histogram(e.name())
+		}
+	}
+	for _, result := range []string{"fail", "ok"} { // sorted
+		for _, e := range entries {
+			c := e.metrics
+			if c == nil {
+				continue
+			}
+			n := c.ok.Load()
+			if result == "fail" {
+				n = c.fail.Load()
+			}
+			ch <- prometheus.MustNewConstMetric(probesDesc, prometheus.CounterValue, float64(n), e.name(), result)
+		}
+	}
+}
+
+// histogram is the target's pollerd_probe_duration_seconds, cumulative as
+// Prometheus wants it. The buckets are read one by one while probes go on,
+// so a scrape may see a probe in count but not yet in its bucket; the next
+// scrape is exact, as with client_golang's own histograms.
+func (c *probeCounts) histogram(target string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(probeDurationBucketsArr)-1)
+	var cum uint64
+	for i, le := range probeDurationBucketsArr[:len(probeDurationBucketsArr)-1] {
+		cum += c.buckets[i].Load()
+		buckets[le] = cum
+	}
+	count := cum + c.buckets[len(probeDurationBucketsArr)-1].Load()
+	sum := time.Duration(c.sumNanos.Load()).Seconds()
+	return prometheus.MustNewConstHistogram(probeDurationDesc, count, sum, buckets, target)
 }

@@ -261,3 +261,28 @@ func histogramCount(t *testing.T, g prometheus.Gatherer, name string) uint64 {
 	}
 	return n
 }
+
+// A target's series live with its entry: a reload that removes the target
+// removes them, one that adds a target adds them at zero.
+func TestMonitor_MetricsFollowApply(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	fp := newFakeProbe(failing)
+	m := newTestMonitor(t, Options{Targets: []Target{testTarget("api", time.Hour, 3, 2)}, Sink: &recordingSink{},
+		Probe: fp.probe, ConfirmInterval: time.Millisecond, Registerer: reg})
+	m.Confirm(context.Background(), []string{"api"})
+	if n := histogramCount(t, reg, "pollerd_probe_duration_seconds"); n != 3 {
+		t.Fatalf("api's probe durations counted %d, want 3", n)
+	}
+	applyNow(t, m, Update{Targets: []Target{testTarget("db", time.Hour, 3, 2)}})
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP pollerd_probes_total Probes of a target by result (ok or fail).
+# TYPE pollerd_probes_total counter
+pollerd_probes_total{result="fail",target="db"} 0
+pollerd_probes_total{result="ok",target="db"} 0
+`), "pollerd_probes_total"); err != nil {
+		t.Fatal(err)
+	}
+	if n := histogramCount(t, reg, "pollerd_probe_duration_seconds"); n != 0 {
+		t.Errorf("probe durations counted %d after api was removed, want 0", n)
+	}
+}

@@ -112,7 +112,7 @@ type entry struct {
 	confirm     *confirmation // the confirmation in flight, if any
 	confirmedAt time.Time     // when the last confirmation settled
 
-	metrics entryMetrics // resolved in New; zero without metrics
+	metrics *probeCounts // nil without metrics
 }
 
 func (e *entry) name() string { return e.target.Probe.Name }
