@@ -39,7 +39,10 @@ func Body(m alert.Message) ([]byte, error) {
 		Targets: []string{},
 		At:      m.At.UTC(),
 	}
-	if m.Target != "" {
+	switch {
+	case len(m.Targets) > 0: // a grouped message: its members
+		b.Targets = append(b.Targets, m.Targets...)
+	case m.Target != "":
 		b.Targets = append(b.Targets, m.Target)
 	}
 	if !m.Since.IsZero() {

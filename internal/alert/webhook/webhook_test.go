@@ -124,6 +124,13 @@ func TestBody(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("Body(report) =\n%s\nwant\n%s", got, want)
 	}
+	grouped := alert.Message{Key: "9:down", Kind: alert.KindDown, Group: "homeserver", Targets: []string{"api", "db"},
+		Text: "homeserver: 2 of 3 DOWN — api, db", At: time.Date(2025, 3, 1, 13, 0, 0, 0, time.UTC)}
+	got, _ = Body(grouped)
+	want = `{"kind":"DOWN","key":"9:down","text":"homeserver: 2 of 3 DOWN — api, db","target":"","group":"homeserver","service":"","targets":["api","db"],"since":null,"at":"2025-03-01T13:00:00Z"}`
+	if string(got) != want {
+		t.Errorf("Body(grouped) =\n%s\nwant\n%s", got, want)
+	}
 }
 
 func FuzzBody(f *testing.F) {
