@@ -35,15 +35,15 @@ func BenchmarkHTTP(b *testing.B) {
 		name      string
 		url       string
 		keepAlive bool
-		follow    bool // through http.Client, as before the direct path
+		viaClient bool // through http.Client, as before the direct path
 		expect    Expect
 	}{
 		{name: "http/fresh", url: srv.URL},
-		{name: "http/fresh/net-http", url: srv.URL, follow: true},
+		{name: "http/fresh/net-http", url: srv.URL, viaClient: true},
 		{name: "http/fresh/json", url: srv.URL, expect: Expect{JSON: []JSONExpect{{"data.status", "up"}}}},
 		{name: "http/keepalive", url: srv.URL, keepAlive: true},
 		{name: "https-rsa/fresh", url: tlsSrv.URL},
-		{name: "https-rsa/fresh/net-http", url: tlsSrv.URL, follow: true},
+		{name: "https-rsa/fresh/net-http", url: tlsSrv.URL, viaClient: true},
 		{name: "https-rsa/keepalive", url: tlsSrv.URL, keepAlive: true},
 		{name: "https-ecdsa/fresh", url: ecSrv.URL},
 		{name: "https-ecdsa/keepalive", url: ecSrv.URL, keepAlive: true},
@@ -51,11 +51,16 @@ func BenchmarkHTTP(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			p := defaultHTTP
-			if c.keepAlive {
+			switch {
+			case c.keepAlive:
 				p = newHTTPProber(true)
+			case c.viaClient:
+				p = newHTTPProber(false)
+				p.viaClient = true
 			}
 			tg := target(b, c.url)
-			tg.Spec = HTTPSpec{TLSSkipVerify: true, FollowRedirects: c.follow, Expect: c.expect}
+			// Redirects followed: the default (follow_redirects: true).
+			tg.Spec = HTTPSpec{TLSSkipVerify: true, FollowRedirects: true, Expect: c.expect}
 			ctx := context.Background()
 			b.ReportAllocs()
 			for b.Loop() {

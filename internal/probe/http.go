@@ -66,10 +66,14 @@ var defaultHTTP = newHTTPProber(false)
 type httpProber struct {
 	clients   [2][2]*http.Client // [skipVerify][follow]
 	keepAlive bool
+	// viaClient sends every probe through clients; otherwise they take the
+	// direct path (http_fast.go). True with keepAlive, and in the tests
+	// that hold the direct path to http.Client's behaviour.
+	viaClient bool
 }
 
 func newHTTPProber(keepAlive bool) *httpProber {
-	p := &httpProber{keepAlive: keepAlive}
+	p := &httpProber{keepAlive: keepAlive, viaClient: keepAlive}
 	for skip := range 2 {
 		tr := newTransport(skip == 1, keepAlive)
 		p.clients[skip][0] = &http.Client{Transport: tr, CheckRedirect: noRedirect}
@@ -106,7 +110,7 @@ func (p *httpProber) probe(ctx context.Context, t Target) Result {
 		return failed(res, fmt.Sprintf("http: spec is %T, want HTTPSpec", t.Spec))
 	}
 	timeout := timeoutOf(t)
-	if !spec.FollowRedirects && !p.keepAlive {
+	if !p.viaClient {
 		return probeDirect(ctx, t, spec, res, timeout) // http_fast.go
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
