@@ -65,6 +65,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().StringP("config", "c", defaultConfig, "configuration file (YAML)")
 	root.AddCommand(newRunCmd(), newValidateCmd(), newProbeCmd(), newVersionCmd())
+	root.AddCommand(newSilenceCmd())
 	return root
 }
 

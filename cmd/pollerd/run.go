@@ -115,9 +115,13 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	}
 	ob.Run(context.WithoutCancel(ctx))
 	lc.onStop("outbox", flushTimeout, ob.Close)
+	cov, covers, err := newCover(cfg, db, log.Named("alert")) // maintenance windows and silences
+	if err != nil {
+		return err
+	}
 	engine, err := alert.New(alert.Options{
 		Store:           db,
-		Sink:            alert.Chain(ob /* policy stages go here, in order: grouping, silences… */),
+		Sink:            alert.Chain(ob, cov.Stage()),
 		Services:        cfg.ServiceTargets(),
 		Targets:         cfg.TargetNames(),
 		TargetChannels:  cfg.TargetChannels(),
@@ -126,6 +130,9 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Logger:          log.Named("alert"),
 	})
 	if err != nil {
+		return err
+	}
+	if err := startCover(ctx, cov, covers, lc); err != nil {
 		return err
 	}
 	if err := engine.Load(ctx); err != nil {
@@ -193,7 +200,8 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		IngestPath: cfg.Ingest.Path,
 		Status: &web.Assembler{Live: liveView{cfg: rl.current, mon: mon}, Uptime: db,
 			Incidents: incidentView{db: db}, Deliveries: ob, Config: rl},
-		Page: statusPage(cfg, db),
+		Admin: adminOptions(rl.current, db, covers),
+		Page:  statusPage(cfg, db),
 		Ready: func() error {
 			if !ready.Load() {
 				return errors.New("starting")

@@ -32,9 +32,6 @@ type Unannounced interface {
 	UnannouncedIncidents(ctx context.Context) ([]incident.Incident, error)
 }
 
-// kindReminder is the reminder's kind ("still DOWN"), held like a DOWN.
-const kindReminder Kind = "REMINDER"
-
 // CoverOptions configure a Cover.
 type CoverOptions struct {
 	Covers Covers // required
@@ -43,6 +40,11 @@ type CoverOptions struct {
 	// TargetChannels is the engine's: a DOWN composed again at Load carries
 	// its target's notify list, like the one the engine composed.
 	TargetChannels map[string][]string
+	// Grouped reports whether a target is in a group; nil: none is. Load
+	// leaves group members to the group stage's Restore, which knows which
+	// of them a grouped DOWN announced and re-emits the others through
+	// this stage.
+	Grouped func(target string) bool
 	// Interval is how often held DOWNs are checked against their cover;
 	// default 1s.
 	Interval time.Duration
@@ -129,6 +131,9 @@ func (c *Cover) Load(ctx context.Context) error {
 	defer c.mu.Unlock()
 	now := c.now()
 	for _, inc := range incs {
+		if c.opts.Grouped != nil && c.opts.Grouped(inc.Subject) {
+			continue
+		}
 		m := downMessage(inc, inc.OpenedAt, nil)
 		if ch := c.opts.TargetChannels[inc.Subject]; len(ch) > 0 {
 			m.Channels = slices.Clone(ch)
@@ -171,7 +176,7 @@ func (c *Cover) Emit(ch incident.Change, msgs ...Message) {
 			if unheld[m.IncidentID] {
 				continue // its DOWN was never sent
 			}
-		case kindReminder:
+		case KindReminder:
 			if _, ok := c.covered(m, now); ok || c.held[m.IncidentID] != nil {
 				continue
 			}
@@ -183,12 +188,26 @@ func (c *Cover) Emit(ch incident.Change, msgs ...Message) {
 	}
 }
 
-// covered reports whether a target's message is under a cover.
+// covered reports whether a target's message is under a cover; a grouped
+// message is when every member it names is, until the first cover ends.
 func (c *Cover) covered(m Message, now time.Time) (time.Time, bool) {
-	if m.Target == "" {
+	if m.Target != "" {
+		return c.opts.Covers.Covered(m.Target, now)
+	}
+	if len(m.Targets) == 0 {
 		return time.Time{}, false
 	}
-	return c.opts.Covers.Covered(m.Target, now)
+	var until time.Time
+	for _, t := range m.Targets {
+		u, ok := c.opts.Covers.Covered(t, now)
+		if !ok {
+			return time.Time{}, false
+		}
+		if until.IsZero() || u.Before(until) {
+			until = u
+		}
+	}
+	return until, true
 }
 
 // Run starts the loop that releases held DOWNs whose cover ended; it

@@ -303,6 +303,26 @@ func TestCover_HoldAndRelease(t *testing.T) {
 	}
 }
 
+func TestCover_GroupedMessages(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)}
+	covers := &fakeCovers{}
+	covers.set("a", clk.now().Add(time.Hour))
+	covers.set("b", clk.now().Add(time.Minute))
+	sink := &recordSink{}
+	c, _ := NewCover(CoverOptions{Covers: covers, Now: clk.now})
+	s := c.Stage()(sink)
+	s.Emit(incident.Change{}, Message{Kind: KindDown, Group: "home", Targets: []string{"a", "c"}, IncidentID: 101, Key: "101:down"})
+	s.Emit(incident.Change{}, Message{Kind: KindDown, Group: "home", Targets: []string{"a", "b"}, IncidentID: 102, Key: "102:down"})
+	if got := sink.want(t, 1); got[0].Key != "101:down" {
+		t.Fatalf("passed %s; a grouped DOWN with an uncovered member passes", got[0].Key)
+	}
+	clk.set(clk.now().Add(time.Minute)) // b's cover ends first: the grouped DOWN goes
+	c.Check(context.Background())
+	if got := sink.want(t, 2); got[1].Key != "102:down" {
+		t.Fatalf("released %s", got[1].Key)
+	}
+}
+
 func TestCover_RemindersDroppedWhileCovered(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)}
 	covers := &fakeCovers{}
@@ -310,7 +330,7 @@ func TestCover_RemindersDroppedWhileCovered(t *testing.T) {
 	sink := &recordSink{}
 	c, _ := NewCover(CoverOptions{Covers: covers, Now: clk.now})
 	s := c.Stage()(sink)
-	s.Emit(incident.Change{}, Message{Kind: kindReminder, Target: "api", IncidentID: 3, Text: "api still DOWN"},
+	s.Emit(incident.Change{}, Message{Kind: KindReminder, Target: "api", IncidentID: 3, Text: "api still DOWN"},
 		Message{Kind: KindReport, Service: "shop", IncidentID: 4, Text: "shop: report"})
 	got := sink.want(t, 1)
 	if got[0].Kind != KindReport {
