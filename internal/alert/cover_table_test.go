@@ -147,14 +147,14 @@ func TestCoverSet_SilenceMatching(t *testing.T) {
 		// A silence names what it covers; one naming nothing covers nothing
 		// (unlike a window with neither targets nor groups).
 		{"names nothing", []incident.Silence{sil(nil, nil, -h, h)}, nil, "api", 0, false, 0},
-		{"expired", []incident.Silence{sil([]string{"api"}, nil, -2 * h, -h)}, nil, "api", 0, false, 0},
+		{"expired", []incident.Silence{sil([]string{"api"}, nil, -2*h, -h)}, nil, "api", 0, false, 0},
 		{"ends now: over", []incident.Silence{sil([]string{"api"}, nil, -h, 0)}, nil, "api", 0, false, 0},
-		{"future", []incident.Silence{sil([]string{"api"}, nil, h, 2 * h)}, nil, "api", 0, false, 0},
+		{"future", []incident.Silence{sil([]string{"api"}, nil, h, 2*h)}, nil, "api", 0, false, 0},
 		{"starts now", []incident.Silence{sil([]string{"api"}, nil, 0, h)}, nil, "api", 0, true, h},
 		{"ended since the last refresh", []incident.Silence{sil([]string{"api"}, nil, -h, h)}, nil, "api", h + time.Second, false, 0},
-		{"overlapping: the later end", []incident.Silence{sil([]string{"api"}, nil, -h, h), sil(nil, []string{"home"}, -h, 3 * h),
-			sil([]string{"nas"}, nil, -h, 2 * h)}, nil, "nas", 0, true, 3 * h},
-		{"window and silence: the later end", []incident.Silence{sil([]string{"api"}, nil, -h, 10 * time.Minute)},
+		{"overlapping: the later end", []incident.Silence{sil([]string{"api"}, nil, -h, h), sil(nil, []string{"home"}, -h, 3*h),
+			sil([]string{"nas"}, nil, -h, 2*h)}, nil, "nas", 0, true, 3 * h},
+		{"window and silence: the later end", []incident.Silence{sil([]string{"api"}, nil, -h, 10*time.Minute)},
 			[]MaintenanceWindow{{Name: "noon", Schedule: mustSchedule(t, "CRON_TZ=UTC 0 12 * * *"), Duration: 30 * time.Minute}},
 			"api", 0, true, 30 * time.Minute},
 		// A window needs no refresh: open from the first check, also when
