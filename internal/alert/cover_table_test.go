@@ -7,6 +7,7 @@ import (
 
 	"github.com/pollerd/pollerd/internal/config"
 	"github.com/pollerd/pollerd/internal/incident"
+	"github.com/robfig/cron/v3"
 )
 
 // Pure-function tables for the cover stage's decisions: when a window
@@ -155,15 +156,15 @@ func TestCoverSet_SilenceMatching(t *testing.T) {
 		{"overlapping: the later end", []incident.Silence{sil([]string{"api"}, nil, -h, h), sil(nil, []string{"home"}, -h, 3*h),
 			sil([]string{"nas"}, nil, -h, 2*h)}, nil, "nas", 0, true, 3 * h},
 		{"window and silence: the later end", []incident.Silence{sil([]string{"api"}, nil, -h, 10*time.Minute)},
-			[]MaintenanceWindow{{Name: "noon", Schedule: mustSchedule(t, "CRON_TZ=UTC 0 12 * * *"), Duration: 30 * time.Minute}},
+			[]MaintenanceWindow{{Name: "noon", Schedule: parseSpec(t, "CRON_TZ=UTC 0 12 * * *"), Duration: 30 * time.Minute}},
 			"api", 0, true, 30 * time.Minute},
 		// A window needs no refresh: open from the first check, also when
 		// pollerd starts mid-window.
 		{"window alone, started mid-window", nil,
-			[]MaintenanceWindow{{Name: "w", Schedule: mustSchedule(t, "CRON_TZ=UTC 30 11 * * *"), Duration: time.Hour, Groups: []string{"home"}}},
+			[]MaintenanceWindow{{Name: "w", Schedule: parseSpec(t, "CRON_TZ=UTC 30 11 * * *"), Duration: time.Hour, Groups: []string{"home"}}},
 			"nas", 0, true, 30 * time.Minute},
 		{"window of another group", nil,
-			[]MaintenanceWindow{{Name: "w", Schedule: mustSchedule(t, "CRON_TZ=UTC 30 11 * * *"), Duration: time.Hour, Groups: []string{"home"}}},
+			[]MaintenanceWindow{{Name: "w", Schedule: parseSpec(t, "CRON_TZ=UTC 30 11 * * *"), Duration: time.Hour, Groups: []string{"home"}}},
 			"db", 0, false, 0},
 	}
 	for _, tt := range tests {
@@ -185,4 +186,14 @@ func TestCoverSet_SilenceMatching(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseSpec parses a schedule as the config does.
+func parseSpec(t *testing.T, spec string) cron.Schedule {
+	t.Helper()
+	s, err := config.ScheduleParser.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
