@@ -312,16 +312,20 @@ func (g *Grouping) open(gs *groupState, held []Message) {
 }
 
 // admit adds held members to the group incident, in the group's order.
+// Held DOWNs are indexed by target first: a 1,000-member group down at
+// once is 1,000 lookups, not 1,000,000 comparisons under the lock.
 func (g *Grouping) admit(gs *groupState, held []Message) []groupMember {
+	byTarget := make(map[string]*Message, len(held))
+	for i := range held {
+		byTarget[held[i].Target] = &held[i]
+	}
 	out := make([]groupMember, 0, len(held))
 	for _, name := range gs.members {
-		for _, m := range held {
-			if m.Target == name {
-				gm := groupMember{Name: name, Reason: m.Reason, Since: m.Since}
-				gs.in[name] = &gm
-				delete(gs.up, name)
-				out = append(out, gm)
-			}
+		if m := byTarget[name]; m != nil {
+			gm := groupMember{Name: name, Reason: m.Reason, Since: m.Since}
+			gs.in[name] = &gm
+			delete(gs.up, name)
+			out = append(out, gm)
 		}
 	}
 	return out

@@ -1,0 +1,111 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pollerd/pollerd/internal/alert/alerttest"
+	"github.com/pollerd/pollerd/internal/incident"
+	"go.uber.org/zap"
+)
+
+// firstMessageSink is the outbox's place in the bench: it commits each
+// change to the in-memory store (as the outbox writes its rows) and
+// records the messages, noting when the first one arrived.
+type firstMessageSink struct {
+	store *alerttest.Store
+
+	mu    sync.Mutex
+	msgs  []Message
+	first chan time.Time
+}
+
+func (s *firstMessageSink) Emit(c incident.Change, msgs ...Message) {
+	_ = s.store.Commit(context.Background(), c)
+	if len(msgs) == 0 {
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.msgs) == 0 {
+		s.first <- now
+	}
+	s.msgs = append(s.msgs, msgs...)
+}
+
+// BenchmarkGroup1000: a group of 1,000 targets failing at once. The first
+// member crosses its threshold (engine.Transition); the group stage holds
+// its DOWN and sweeps the other 999 through a fake monitor whose Confirm
+// finds each failing at once and feeds its DOWN transition to the engine,
+// as the monitor's state machine does. One grouped DOWN must come out.
+// ms_to_message is from the first threshold crossing to that message
+// reaching the sink (the outbox's Emit); ns/op is the same span, setup
+// excluded.
+//
+//	go test -run '^$' -bench Group1000 ./internal/alert
+func BenchmarkGroup1000(b *testing.B) {
+	const n = 1000
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("t%04d", i)
+	}
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var total time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		store := alerttest.NewStore()
+		sink := &firstMessageSink{store: store, first: make(chan time.Time, 1)}
+		var engine *Engine
+		grouping := NewGrouping(GroupOptions{
+			Groups: map[string][]string{"big": names},
+			Confirmer: ConfirmFunc(func(_ context.Context, targets []string) []string {
+				for _, t := range targets {
+					engine.Transition(down(t, t0, "connect: connection refused"))
+				}
+				return targets
+			}),
+			Logger: zap.NewNop(),
+		})
+		var err error
+		engine, err = New(Options{Store: store, Sink: Chain(sink, grouping.Stage), Targets: names, Logger: zap.NewNop()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		grouping.UseIDs(engine.NewIncidentID)
+		if err := engine.Load(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+
+		start := time.Now()
+		engine.Transition(down(names[0], t0, "connect: connection refused"))
+		var took time.Duration
+		select {
+		case at := <-sink.first:
+			took = at.Sub(start)
+		case <-time.After(10 * time.Second):
+			b.Fatal("no message within 10s")
+		}
+
+		b.StopTimer()
+		total += took
+		_ = grouping.Close(context.Background())
+		_ = engine.Close(context.Background())
+		sink.mu.Lock()
+		msgs := sink.msgs
+		sink.mu.Unlock()
+		if len(msgs) != 1 || msgs[0].Kind != KindDown || !strings.Contains(msgs[0].Text, "big: 1000 of 1000 DOWN") ||
+			len(msgs[0].Targets) != n {
+			b.Fatalf("%d messages, want one grouped DOWN of 1000: %.200q", len(msgs), msgs[0].Text)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms_to_message")
+}
