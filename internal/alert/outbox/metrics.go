@@ -37,6 +37,8 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	var pending int
 	var oldest time.Time
+	c.ob.qmu.RLock()
+	defer c.ob.qmu.RUnlock()
 	for _, name := range c.ob.names {
 		s := c.ob.queues[name].stats()
 		ch <- prometheus.MustNewConstMetric(notificationsDesc, prometheus.CounterValue, float64(s.delivered), name, "delivered")

@@ -60,14 +60,18 @@ type Outbox struct {
 	log     *zap.Logger
 	now     func() time.Time
 	persist *persister
-	queues  map[string]*queue
-	names   []string // channel names, sorted
+	base    time.Duration // first retry's backoff, for queues added by Apply
+
+	qmu    sync.RWMutex // guards queues and names: Apply changes them
+	queues map[string]*queue
+	names  []string // channel names, sorted
 
 	mu         sync.Mutex
 	baseFailed int // failed deliveries found at start
 	flushBy    time.Time
 
 	drain      chan struct{}
+	runCtx     context.Context // the deliverers' context, for queues added by Apply
 	cancel     context.CancelFunc
 	stopWriter func() // stops the store writer and waits for it
 	done       sync.WaitGroup
@@ -100,6 +104,7 @@ func New(o Options) (*Outbox, error) {
 		log:     o.Logger,
 		now:     o.Now,
 		persist: newPersister(o.Store, o.Logger),
+		base:    o.BackoffBase,
 		queues:  make(map[string]*queue),
 		drain:   make(chan struct{}),
 	}
@@ -130,6 +135,8 @@ func (ob *Outbox) Load(ctx context.Context) error {
 	ob.mu.Lock()
 	ob.baseFailed = snap.Failed
 	ob.mu.Unlock()
+	ob.qmu.RLock()
+	defer ob.qmu.RUnlock()
 	for i := range snap.Pending {
 		d := snap.Pending[i]
 		q, ok := ob.queues[d.Channel]
@@ -161,10 +168,16 @@ func (ob *Outbox) Emit(c incident.Change, msgs ...alert.Message) {
 		return
 	}
 	ob.persist.commit(c, func() {
+		// Held across the pushes: a queue that Apply removes takes these
+		// with it (marked failed), or is gone before the lookup.
+		ob.qmu.RLock()
+		defer ob.qmu.RUnlock()
 		for i := range c.Deliveries {
 			d := c.Deliveries[i]
 			if q := ob.queues[d.Channel]; q != nil {
 				q.push(&d)
+			} else { // removed by a reload since the row was made
+				ob.failNoChannel(d)
 			}
 		}
 	})
@@ -179,11 +192,13 @@ func (ob *Outbox) rows(m alert.Message) []incident.Delivery {
 		ob.log.Error("encode alert", zap.Error(err))
 		return nil
 	}
+	ob.qmu.RLock()
+	defer ob.qmu.RUnlock()
 	names := ob.names
 	if len(m.Channels) > 0 {
 		names = nil
 		for _, n := range ob.names {
-			if ob.queues[n].ch.All || slices.Contains(m.Channels, n) {
+			if ob.queues[n].all() || slices.Contains(m.Channels, n) {
 				names = append(names, n)
 			}
 		}
@@ -200,7 +215,10 @@ func (ob *Outbox) rows(m alert.Message) []incident.Delivery {
 // Run starts the store writer and one deliverer per channel; it returns at
 // once. Close stops them.
 func (ob *Outbox) Run(ctx context.Context) {
+	ob.closeMu.Lock() // against Apply
+	defer ob.closeMu.Unlock()
 	ctx, ob.cancel = context.WithCancel(ctx)
+	ob.runCtx = ctx
 	ob.started = true
 	wctx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
 	writerDone := make(chan struct{})
@@ -209,14 +227,25 @@ func (ob *Outbox) Run(ctx context.Context) {
 		ob.persist.run(wctx)
 	}()
 	ob.stopWriter = func() { stopWriter(); <-writerDone }
+	ob.qmu.RLock()
+	defer ob.qmu.RUnlock()
 	for _, name := range ob.names {
-		q := ob.queues[name]
-		ob.done.Add(1)
-		go func() {
-			defer ob.done.Done()
-			q.run(ctx, ob.drain, ob.flushDeadline)
-		}()
+		ob.startQueue(ob.queues[name])
 	}
+}
+
+// startQueue starts q's deliverer, which q.stop ends; call it with closeMu
+// held, once Run has begun.
+func (ob *Outbox) startQueue(q *queue) {
+	ctx, cancel := context.WithCancel(ob.runCtx)
+	done := make(chan struct{})
+	q.stop = func() { cancel(); <-done }
+	ob.done.Add(1)
+	go func() {
+		defer ob.done.Done()
+		defer close(done)
+		q.run(ctx, ob.drain, ob.flushDeadline)
+	}()
 }
 
 // Close flushes the outbox until ctx ends (DESIGN: at most 5 s; without a
@@ -280,6 +309,8 @@ func (ob *Outbox) Deliveries() (pending, failed int) {
 	ob.mu.Lock()
 	failed = ob.baseFailed
 	ob.mu.Unlock()
+	ob.qmu.RLock()
+	defer ob.qmu.RUnlock()
 	for _, q := range ob.queues {
 		p, f, _ := q.counts()
 		pending += p
@@ -296,6 +327,8 @@ func (ob *Outbox) Healthy() error {
 	if err := ob.persist.err(); err != nil {
 		errs = append(errs, fmt.Errorf("store: %w", err))
 	}
+	ob.qmu.RLock()
+	defer ob.qmu.RUnlock()
 	for _, name := range ob.names {
 		if _, _, err := ob.queues[name].counts(); err != nil {
 			errs = append(errs, fmt.Errorf("channel %s: %w", name, err))

@@ -34,7 +34,7 @@ func backoff(base time.Duration, attempt int) time.Duration {
 // overtaking its DOWN: the head waits out its retries and everything waits
 // behind it (when Slack fails it fails for all messages alike).
 type queue struct {
-	ch      Channel
+	ch      Channel // Notifier and All guarded by mu: Apply may replace them
 	limiter *rate.Limiter
 	persist *persister
 	log     *zap.Logger
@@ -46,6 +46,7 @@ type queue struct {
 	failed  int
 	lastErr error // the last permanent failure, until a send succeeds: for /readyz
 	wake    chan struct{}
+	stop    func() // ends the deliverer and waits for it; nil before Run
 
 	// Attempts since start that delivered or will be retried (failed counts
 	// the rest), for metrics; guarded by mu.
@@ -96,7 +97,7 @@ func (q *queue) counts() (pending, failed int, lastErr error) {
 // run delivers until ctx ends. Once drain is closed it returns as soon as
 // the queue is empty or its head is not due before the flush deadline.
 func (q *queue) run(ctx context.Context, drain <-chan struct{}, deadline func() time.Time) {
-	for {
+	for ctx.Err() == nil { // a send cut short by ctx leaves its head pending
 		d := q.head()
 		draining := isClosed(drain)
 		drainC := drain
@@ -130,8 +131,8 @@ func (q *queue) run(ctx context.Context, drain <-chan struct{}, deadline func() 
 			t.Stop()
 			continue
 		}
-		if q.limiter != nil {
-			if err := q.limiter.Wait(ctx); err != nil {
+		if l := q.pacer(); l != nil {
+			if err := l.Wait(ctx); err != nil {
 				return
 			}
 		}
@@ -146,7 +147,7 @@ func (q *queue) attempt(ctx context.Context, d *incident.Delivery) {
 		return
 	}
 	nctx, cancel := context.WithTimeout(ctx, notifyTimeout)
-	err = q.ch.Notifier.Notify(nctx, m)
+	err = q.notifier().Notify(nctx, m)
 	cancel()
 	if err != nil && ctx.Err() != nil {
 		return // shutting down: the delivery stays pending for the next start
