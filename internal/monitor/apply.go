@@ -25,17 +25,20 @@ type targetSet struct {
 
 func (m *Monitor) load() *targetSet { return m.set.Load() }
 
-// group is one cron entry and the targets that fire on it: one cron entry
-// per distinct schedule, not per target, because cron sorts all its entries
-// at every wake and times its next wake from before that sort, so 10,000
-// entries made every start late by the sort (p50 ≈ 4 ms,
-// BenchmarkScheduler10kAt10s). Targets on one phase slot share a wake.
-// Apply adds and removes members; an unchanged target keeps its group, so
-// its slot does not move.
+// group is the targets that fire together: one entry of the wheel (an
+// IntervalSchedule, wheel.go) or of cron (a `schedule:` spec) per distinct
+// schedule, not per target (cron sorts all its entries at every wake, so
+// 10,000 entries made every start late by the sort). Apply adds and removes
+// members; an unchanged target keeps its group, so its phase does not move.
 type group struct {
 	key   any
 	sched cron.Schedule
-	id    cron.EntryID
+	id    cron.EntryID // a cron group's entry
+
+	// A wheel group's place, guarded by the wheel's mu.
+	next time.Time // its next instant
+	idx  int       // its index in the wheel's heap; -1 when not in it
+	tick func()    // instead of members: the liveness tick
 
 	mu      sync.Mutex
 	entries []*entry // copy on write: a running job keeps the slice it read
@@ -57,20 +60,29 @@ func groupKey(t Target, s cron.Schedule) any {
 	return t.Schedule
 }
 
-// join puts e on its schedule's cron entry, creating it when e is the first
-// on that slot. The caller holds applyMu (or is New).
+// join puts e on its schedule's group, creating it (and its wheel or cron
+// entry) when e is the first on that instant. The caller holds applyMu (or
+// is New).
 func (m *Monitor) join(e *entry, s cron.Schedule) {
 	key := groupKey(e.target, s)
 	g := m.groups[key]
-	if g == nil {
-		g = &group{key: key, sched: s}
+	fresh := g == nil
+	if fresh {
+		g = &group{key: key, sched: s, idx: -1}
 		m.groups[key] = g
-		g.id = m.cron.Schedule(s, cron.FuncJob(func() { m.scheduleGroup(m.slotOf(g.sched, time.Now()), g.members()) }))
 	}
 	g.mu.Lock()
 	g.entries = append(slices.Clip(g.entries), e)
 	g.mu.Unlock()
 	e.group = g
+	if !fresh {
+		return
+	}
+	if _, ok := s.(IntervalSchedule); ok {
+		m.wheel.add(g)
+		return
+	}
+	g.id = m.cron.Schedule(s, cron.FuncJob(func() { m.scheduleGroup(m.slotOf(g.sched, time.Now()), g.members()) }))
 }
 
 // leave takes e off its cron entry, and removes the entry when it was the
@@ -86,7 +98,11 @@ func (m *Monitor) leave(e *entry) {
 	empty := len(g.entries) == 0
 	g.mu.Unlock()
 	if empty {
-		m.cron.Remove(g.id)
+		if _, ok := g.sched.(IntervalSchedule); ok {
+			m.wheel.remove(g)
+		} else {
+			m.cron.Remove(g.id)
+		}
 		delete(m.groups, g.key)
 	}
 	e.group = nil

@@ -11,9 +11,10 @@ import (
 // Options.Tick is zero.
 const DefaultTick = time.Second
 
-// Liveness is what the scheduler's own tick shows: a cron entry like the
-// targets', dispatched by cron's run loop like any probe, so a loop that is
-// wedged (blocked on a log write, a lock, a starved CPU) stops it too.
+// Liveness is what the scheduler's own tick shows: an entry of the wheel
+// like the interval targets', run by the wheel's loop that starts their
+// probes, so a loop that is wedged (blocked on a log write, a lock, a
+// starved CPU) stops it too.
 //
 // It is pulled (Monitor.Liveness), not pushed through a callback: its two
 // readers, the systemd watchdog and the heartbeat, look at it at their own
@@ -44,7 +45,7 @@ func (l Liveness) Fresh(now time.Time, maxAge time.Duration) bool {
 // before now.
 func (l Liveness) OnTime(now time.Time) bool { return l.Fresh(now, StaleTicks*l.Every) }
 
-// liveness records the ticks; the cron entry is added in New.
+// liveness records the ticks; its wheel entry is added in New.
 type liveness struct {
 	every time.Duration
 
@@ -55,7 +56,7 @@ type liveness struct {
 // schedule is the tick's cron schedule: on the whole period, phase 0.
 func (lv *liveness) schedule() cron.Schedule { return IntervalSchedule{Interval: lv.every} }
 
-// tick is the cron job: it runs in the goroutine cron started for it.
+// tick is the wheel's job: it runs in the wheel's loop.
 func (lv *liveness) tick(now time.Time) {
 	lv.mu.Lock()
 	defer lv.mu.Unlock()

@@ -73,9 +73,13 @@ type Monitor struct {
 	// set is the targets in force, replaced whole by Apply (apply.go), so
 	// readers take one snapshot without a lock.
 	set   atomic.Pointer[targetSet]
-	cron  *cron.Cron
-	alive *liveness   // the scheduler's own tick; see Liveness
-	first *firstRound // the one-line summary of the first round
+	wheel *wheel     // interval targets and the liveness tick (wheel.go)
+	cron  *cron.Cron // `schedule:` specs
+	alive *liveness  // the scheduler's own tick; see Liveness
+	// running counts the probes the wheel started (cron's Stop waits for
+	// its own jobs).
+	running sync.WaitGroup
+	first   *firstRound // the one-line summary of the first round
 
 	// applyMu serializes Apply; groups (one cron entry per schedule slot,
 	// see group) are only touched under it.
@@ -186,6 +190,7 @@ func New(o Options) (*Monitor, error) {
 		alive:           &liveness{every: o.Tick},
 	}
 
+	m.wheel = newWheel(o.Logger, m.fireGroup)
 	m.first = newFirstRound(o.Logger, o.Targets)
 	start := o.Now()
 	set := &targetSet{byName: make(map[string]*entry, len(o.Targets)), services: o.Services, cooldown: o.ConfirmCooldown}
@@ -246,11 +251,37 @@ func New(o Options) (*Monitor, error) {
 	for _, e := range set.entries {
 		m.join(e, schedules[e.name()])
 	}
-	m.cron.Schedule(m.alive.schedule(), cron.FuncJob(func() { m.alive.tick(m.now()) }))
+	m.wheel.add(&group{key: "liveness", sched: m.alive.schedule(), idx: -1, tick: func() { m.alive.tick(m.now()) }})
 	return m, nil
 }
 
-// scheduleGroup starts the probes of targets that share a firing instant,
+// fireGroup is the wheel's work for g at due: the liveness tick, run in the
+// wheel's loop, or the probes of g's targets, each in a goroutine of its
+// own so a hung target delays no other (Stop waits for them through
+// running). Its debug line is checked before anything is formatted.
+func (m *Monitor) fireGroup(due time.Time, g *group) {
+	if g.tick != nil {
+		if ce := m.log.Check(zap.DebugLevel, "scheduler tick"); ce != nil {
+			ce.Write(zap.Time("due", due))
+		}
+		g.tick()
+		return
+	}
+	members := g.members()
+	if ce := m.log.Check(zap.DebugLevel, "scheduler wake"); ce != nil {
+		ce.Write(zap.Time("due", due), zap.Int("targets", len(members)))
+	}
+	m.running.Add(len(members))
+	for _, e := range members {
+		go func() {
+			defer m.running.Done()
+			m.scheduled(due, e)
+		}()
+	}
+}
+
+// scheduleGroup starts the probes of a cron group's targets (a `schedule:`
+// spec) that share a firing instant,
 // each in its own goroutine so a hung target delays no other, and returns
 // when they are done: cron's Stop waits for running jobs, so Stop waits for
 // these probes too. due is the slot they were scheduled for (zero: not
@@ -274,6 +305,7 @@ func (m *Monitor) Start() {
 	if m.stopped {
 		return
 	}
+	m.wheel.start()
 	m.cron.Start()
 	m.first.start()
 }
@@ -289,12 +321,14 @@ func (m *Monitor) Stop(ctx context.Context) error {
 	m.cancel()
 	m.first.stop()
 	jobs := m.cron.Stop()
+	m.wheel.halt() // starts no probe once it returns
 
 	done := make(chan struct{})
 	// Exits when the jobs and confirmations return, which the cancel above
 	// makes prompt; if ctx ends first it outlives Stop by that much.
 	go func() {
 		<-jobs.Done()
+		m.running.Wait()
 		m.confirms.Wait()
 		close(done)
 	}()

@@ -20,19 +20,25 @@ type IntervalSchedule struct {
 	Phase    time.Duration // in [0, Interval)
 }
 
-// PhaseGrid is the granularity of phases. cron's scheduler wakes once per
-// distinct firing instant and sorts all its entries at every wake; with
-// per-nanosecond phases, 10,000 targets at 10 s mean 1,000 wakes a second
-// and a p99 lateness near a second (measured: BenchmarkScheduler10k). On a
-// grid, targets that share a slot start together: at most
-// interval/PhaseGrid wakes per interval, and a start is late by the time to
-// launch its slot's goroutines, not by the backlog of sorts.
+// PhaseGrid is the width of a phase slot: a target's slot is the hash of
+// its name modulo interval/PhaseGrid, as it was when phases were on this
+// grid (cron sorted all its entries at every wake, so every distinct
+// instant cost a sort). Within its slot a target starts at one of SubSlots
+// instants, from the same hash: the wheel (wheel.go) wakes once per
+// occupied instant without sorting, and the ~25 targets that share a slot
+// at 10,000 targets / 10 s no longer start in one burst, whose tail was
+// the schedule's p99 at the target server.
 const PhaseGrid = 25 * time.Millisecond
 
+// SubSlots is how many start instants a slot holds (1 ms apart on a 25 ms
+// slot).
+const SubSlots = 25
+
 // NewIntervalSchedule returns the schedule of the target called name: its
-// phase is the FNV-1a 64 hash of the name, mixed, modulo the interval, on a
-// PhaseGrid, so it is the same on every run and names spread evenly over the
-// interval.
+// phase is the FNV-1a 64 hash of the name, mixed: modulo the slots (of
+// PhaseGrid) in the interval for its slot, the quotient modulo SubSlots for
+// its instant within the slot; so it is the same on every run and names
+// spread evenly over the interval.
 func NewIntervalSchedule(name string, interval time.Duration) IntervalSchedule {
 	if interval <= 0 {
 		return IntervalSchedule{Interval: interval}
@@ -47,9 +53,10 @@ func NewIntervalSchedule(name string, interval time.Duration) IntervalSchedule {
 	if slots == 0 {
 		return IntervalSchedule{Interval: interval}
 	}
+	x := mix(h.Sum64())
 	return IntervalSchedule{
 		Interval: interval,
-		Phase:    time.Duration(mix(h.Sum64())%slots) * slot,
+		Phase:    time.Duration(x%slots)*slot + time.Duration(x/slots%SubSlots)*(slot/SubSlots),
 	}
 }
 

@@ -8,10 +8,11 @@ import (
 
 func TestNewIntervalSchedule(t *testing.T) {
 	t.Run("phase is stable", func(t *testing.T) {
-		// Pinned (FNV-1a 64 of "api", fmix64, mod 400 slots of 25ms, computed
-		// apart in Python): a changed hash would move every target's slot on upgrade.
+		// Pinned (FNV-1a 64 of "api", fmix64: mod 400 slots of 25ms, slot
+		// 387; the quotient mod 25 sub-slots of 1 ms, 15; computed apart in
+		// Python): a changed hash would move every target's phase on upgrade.
 		s := NewIntervalSchedule("api", 10*time.Second)
-		if want := 9675 * time.Millisecond; s.Phase != want {
+		if want := 9690 * time.Millisecond; s.Phase != want {
 			t.Errorf("phase = %d, want %d", s.Phase, want)
 		}
 		if again := NewIntervalSchedule("api", 10*time.Second); again != s {
@@ -30,16 +31,21 @@ func TestNewIntervalSchedule(t *testing.T) {
 			if s.Phase < 0 || s.Phase >= interval {
 				t.Fatalf("%s: phase %s outside [0, %s)", name, s.Phase, interval)
 			}
-			if s.Phase%PhaseGrid != 0 {
-				t.Fatalf("%s: phase %s off the %s grid", name, s.Phase, PhaseGrid)
+			if s.Phase%(PhaseGrid/SubSlots) != 0 {
+				t.Fatalf("%s: phase %s off the %s grid", name, s.Phase, PhaseGrid/SubSlots)
 			}
 			seen[s.Phase]++
 			count[s.Phase*buckets/interval]++
 		}
 		// 1,000 names in 400 slots: a good hash uses about 400·(1-e^-2.5) = 367
-		// of them and piles no more than a handful into one.
-		if len(seen) < 330 {
-			t.Errorf("%d names use %d of 400 slots, want at least 330", n, len(seen))
+		// of them and piles no more than a handful into one; and within the
+		// slots, in 10,000 instants, about 10,000·(1-e^-0.1) = 952.
+		slots := map[time.Duration]bool{}
+		for p := range seen {
+			slots[p-p%PhaseGrid] = true
+		}
+		if len(slots) < 330 || len(seen) < 900 {
+			t.Errorf("%d names use %d of 400 slots and %d of 10,000 instants, want at least 330 and 900", n, len(slots), len(seen))
 		}
 		for phase, c := range seen {
 			if c > 10 {
