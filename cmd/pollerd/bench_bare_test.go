@@ -26,7 +26,7 @@ import (
 // binary, re-exec'd with bareEnv set; TestMain hands over to runBare), so
 // its CPU is read from /proc exactly as the daemon's is.
 
-const bareEnv = "POLLERD_BENCH_BARE" // "addr,count,interval"
+const bareEnv = "POLLERD_BENCH_BARE" // "addr,count,interval,grid"
 
 // bareMain runs the bare prober when bareEnv is set; it never returns then.
 func bareMain() {
@@ -37,15 +37,20 @@ func bareMain() {
 	f := strings.Split(spec, ",")
 	n, _ := strconv.Atoi(f[1])
 	iv, _ := time.ParseDuration(f[2])
-	runBare(f[0], n, iv)
+	grid, _ := time.ParseDuration(f[3])
+	runBare(f[0], n, iv, grid)
 	os.Exit(0)
 }
 
-func runBare(addr string, n int, interval time.Duration) {
-	// Targets by phase slot, as the monitor groups them.
+// runBare starts each target's probes on its phase truncated to grid:
+// monitor.PhaseGrid (the floor: a slot's probes start together, the
+// cheapest timing there is), or PhaseGrid/SubSlots (each on its own
+// instant, as pollerd does: POLLERD_BENCH_BARE_SPREAD=1).
+func runBare(addr string, n int, interval, grid time.Duration) {
 	slots := map[time.Duration][]int{}
 	for i := range n {
 		p := monitor.NewIntervalSchedule(healthyName(i), interval).Phase
+		p -= p % grid
 		slots[p] = append(slots[p], i)
 	}
 	probe := func(i int) {
@@ -65,7 +70,6 @@ func runBare(addr string, n int, interval time.Duration) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	grid := monitor.PhaseGrid
 	next := time.Now().Truncate(grid).Add(grid)
 	for {
 		time.Sleep(time.Until(next))
@@ -77,9 +81,11 @@ func runBare(addr string, n int, interval time.Duration) {
 	}
 }
 
-// runBareOnce runs the bare prober for barRun against a fresh target farm
-// and returns its CPU in cores over [5 s, bareRun].
-func runBareOnce(b *testing.B, n int) float64 {
+// runBareOnce runs the bare prober for bareRun against a fresh target farm
+// and returns its CPU in cores over [5 s, bareRun], and the p50 and p99
+// lateness of its arrivals in that window (arrival minus the 25 ms slot it
+// started on): the schedule's floor when a slot's probes start together.
+func runBareOnce(b *testing.B, n int, grid time.Duration) (cpu, lateP50, lateP99 float64) {
 	const bareRun = 25 * time.Second
 	ts := &targetServer{arrivals: make([][]time.Time, n)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -92,7 +98,7 @@ func runBareOnce(b *testing.B, n int) float64 {
 	defer func() { _ = srv.Close(); served.Wait() }()
 
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = []string{fmt.Sprintf("%s=%s,%d,%s", bareEnv, ln.Addr(), n, benchInterval)}
+	cmd.Env = []string{fmt.Sprintf("%s=%s,%d,%s,%s", bareEnv, ln.Addr(), n, benchInterval, grid)}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -109,12 +115,21 @@ func runBareOnce(b *testing.B, n int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
+	cpu = float64(cpu1-cpu0) / float64(time.Since(t0))
 	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	got := 0
-	for _, a := range ts.arrivals {
-		got += len(a)
+	var late []float64
+	for i, as := range ts.arrivals {
+		got += len(as)
+		s := monitor.NewIntervalSchedule(healthyName(i), benchInterval)
+		s.Phase -= s.Phase % grid
+		for _, a := range as {
+			if a.After(t0) {
+				late = append(late, msOf(a.Sub(s.Prev(a))))
+			}
+		}
 	}
-	ts.mu.Unlock()
 	b.Logf("bare prober: %d requests in %s", got, bareRun)
-	return float64(cpu1-cpu0) / float64(time.Since(t0))
+	return cpu, percentile(late, 50), percentile(late, 99)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -59,18 +60,48 @@ import (
 //     `Connection: close` by closing first, so about 99 % of the TIME_WAIT
 //     sockets are the server's (measured with ss) and hold none of the
 //     daemon's ephemeral ports (32768–60999 by default).
+//
+// Environment (both optional):
+//   - POLLERD_BENCH_RUN=3m runs the daemon that long instead of 35 s (RSS
+//     over minutes: rss_MB_last is the last sample; the CPU figures keep
+//     their windows).
+//   - POLLERD_BENCH_PROFILE=DIR starts the daemon with POLLERD_PPROF_ADDR
+//     (pprof.go) and saves, per iteration, a 10 s CPU profile of the steady
+//     state (from 21 s) and a heap profile at the end of the run into DIR
+//     (cpu-N.pprof, heap-N.pprof, heap-N.txt with runtime.MemStats,
+//     goroutine-N.txt): `go tool pprof -top -cum DIR/cpu-0.pprof`. The
+//     profiler's own cost shows in the CPU figures of that run.
+//   - POLLERD_BENCH_BARE_SPREAD=1 also runs the bare prober with each
+//     target on its own instant (phase on the PhaseGrid/SubSlots grid, as
+//     pollerd starts them): cpu_bare_spread_cores, bare_spread_late_*,
+//     cpu_ratio_vs_bare_spread. The default bare prober starts a 25 ms
+//     slot's probes together (bare_late_* is that timing's own lateness).
 func BenchmarkDaemon10k(b *testing.B) { benchDaemon(b, 10_000, 10) }
+
+// BenchmarkDaemon1k is BenchmarkDaemon10k at 1,000 healthy targets (and
+// the same 10 hanging ones): the schedule-precision goal at that size.
+//
+//	go test -run '^$' -bench 'Daemon1k$' -benchtime 1x -timeout 10m ./cmd/pollerd
+func BenchmarkDaemon1k(b *testing.B) { benchDaemon(b, 1_000, 10) }
 
 const (
 	benchInterval = 10 * time.Second
 	benchTimeout  = 5 * time.Second
-	benchRun      = 35 * time.Second
 	// The steady window, as scheduled instants: after the first interval,
 	// whole intervals, ending early enough that every probe due in it has
 	// arrived before the run ends.
 	steadyFrom = benchInterval
 	steadyTo   = 3 * benchInterval
 )
+
+// benchRun is how long the daemon runs in each iteration: 35 s (3.5
+// intervals), or POLLERD_BENCH_RUN.
+var benchRun = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("POLLERD_BENCH_RUN")); err == nil && d > 35*time.Second {
+		return d
+	}
+	return 35 * time.Second
+}()
 
 // benchResult is one iteration's figures, by metric name.
 type benchResult map[string]float64
@@ -82,11 +113,17 @@ func benchDaemon(b *testing.B, healthy, hanging int) {
 	for b.Loop() {
 		// The floor first, then the daemon, in the same run: their ratio
 		// travels across machines, absolute figures do not.
-		bare := runBareOnce(b, healthy)
-		r := runDaemonOnce(b, bin, healthy, hanging)
+		bare, bareLate50, bareLate99 := runBareOnce(b, healthy, monitor.PhaseGrid)
+		r := runDaemonOnce(b, bin, healthy, hanging, len(runs))
 		r["cpu_bare_cores"] = bare
+		r["bare_late_p50_ms"], r["bare_late_p99_ms"] = bareLate50, bareLate99
 		r["cpu_ratio_vs_bare"] = r["cpu_cores_21_35s"] / bare // steady state
 		r["cpu_ratio_vs_bare_10_35s"] = r["cpu_cores"] / bare // with the UNKNOWN → UP round
+		if os.Getenv("POLLERD_BENCH_BARE_SPREAD") != "" {
+			spread, late50, late99 := runBareOnce(b, healthy, monitor.PhaseGrid/monitor.SubSlots)
+			r["cpu_bare_spread_cores"], r["bare_spread_late_p50_ms"], r["bare_spread_late_p99_ms"] = spread, late50, late99
+			r["cpu_ratio_vs_bare_spread"] = r["cpu_cores_21_35s"] / spread
+		}
 		runs = append(runs, r)
 	}
 	for _, name := range slices.Sorted(maps.Keys(runs[0])) {
@@ -173,7 +210,7 @@ type sample struct {
 	rssKB int64
 }
 
-func runDaemonOnce(b *testing.B, bin string, healthy, hanging int) benchResult {
+func runDaemonOnce(b *testing.B, bin string, healthy, hanging, iter int) benchResult {
 	ts := &targetServer{arrivals: make([][]time.Time, healthy), hangs: make([]int, hanging)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -196,6 +233,12 @@ func runDaemonOnce(b *testing.B, bin string, healthy, hanging int) benchResult {
 
 	cmd := exec.Command(bin, "run", "-c", cfgPath)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	profDir := os.Getenv("POLLERD_BENCH_PROFILE")
+	var pprofAddr string
+	if profDir != "" {
+		pprofAddr = freeLoopbackAddr(b)
+		cmd.Env = append(cmd.Env, pprofEnv+"="+pprofAddr)
+	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	selfCPU0, tw0 := selfCPU(b), timeWait()
 	start := time.Now()
@@ -210,7 +253,12 @@ func runDaemonOnce(b *testing.B, bin string, healthy, hanging int) benchResult {
 		<-exited
 	}()
 
+	var profiled sync.WaitGroup
+	if profDir != "" {
+		profiled.Go(func() { fetchProfiles(b, pprofAddr, profDir, iter, start) })
+	}
 	samples, twMax := sampleDaemon(b, cmd.Process.Pid, start, exited, logPath)
+	profiled.Wait()
 	selfCores := float64(selfCPU(b)-selfCPU0) / float64(time.Since(start))
 
 	up, down, statusDur := daemonStates(b, apiAddr)
@@ -238,6 +286,7 @@ func runDaemonOnce(b *testing.B, bin string, healthy, hanging int) benchResult {
 	r["cpu_cores_10_20s"] = cpuCores(steadyFrom, 2*benchInterval)
 	r["cpu_cores_21_35s"] = cpuCores(2*benchInterval+time.Second, benchRun)
 	r["rss_MB_at_10s"], r["rss_MB_at_30s"], r["rss_MB_max"] = rss10, rss30, rssMax
+	r["rss_MB_last"] = float64(samples[len(samples)-1].rssKB) / 1024
 	hangTargets, hangReqs := 0, 0
 	for _, n := range hangs {
 		hangReqs += n
@@ -258,6 +307,35 @@ func runDaemonOnce(b *testing.B, bin string, healthy, hanging int) benchResult {
 		b.Logf("  %s", l)
 	}
 	return r
+}
+
+// fetchProfiles saves the daemon's CPU profile over [21 s, 31 s] and its
+// heap and goroutines near the end of the run into dir (see
+// BenchmarkDaemon10k).
+func fetchProfiles(b *testing.B, addr, dir string, iter int, start time.Time) {
+	get := func(path, file string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			b.Errorf("pprof %s: %v", path, err)
+			return
+		}
+		defer resp.Body.Close()
+		out, err := os.Create(filepath.Join(dir, fmt.Sprintf(file, iter)))
+		if err != nil {
+			b.Errorf("pprof: %v", err)
+			return
+		}
+		defer out.Close()
+		if _, err := io.Copy(out, resp.Body); err != nil {
+			b.Errorf("pprof %s: %v", path, err)
+		}
+	}
+	time.Sleep(time.Until(start.Add(2*benchInterval + time.Second)))
+	get("/debug/pprof/profile?seconds=10", "cpu-%d.pprof")
+	time.Sleep(time.Until(start.Add(benchRun - 3*time.Second)))
+	get("/debug/pprof/heap?gc=1", "heap-%d.pprof")
+	get("/debug/pprof/heap?debug=1", "heap-%d.txt") // ends with runtime.MemStats
+	get("/debug/pprof/goroutine?debug=1", "goroutine-%d.txt")
 }
 
 // benchConfig is the daemon's YAML: log at warn (no line per probe), no
