@@ -51,6 +51,7 @@ type Canaries struct {
 
 	mu       sync.Mutex // held across next.Emit
 	down     map[string]time.Time
+	all      map[string]time.Time // every target DOWN, since when: Apply takes new canaries' from it
 	offline  bool
 	since    time.Time
 	held     map[int64][]Message // by incident, while offline or checking
@@ -72,7 +73,7 @@ func NewCanaries(o CanaryOptions) *Canaries {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Canaries{o: o, down: map[string]time.Time{}, held: map[int64][]Message{}, dropped: map[int64]bool{}}
+	c := &Canaries{o: o, down: map[string]time.Time{}, all: map[string]time.Time{}, held: map[int64][]Message{}, dropped: map[int64]bool{}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }
@@ -93,11 +94,14 @@ func (c *Canaries) Restore(states []incident.TargetState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range states {
+		if s.State == stateDown {
+			c.all[s.Name] = s.Since
+		}
 		if slices.Contains(c.o.Canaries, s.Name) && s.State == stateDown {
 			c.down[s.Name] = s.Since
 		}
 	}
-	if len(c.down) >= c.o.Quorum {
+	if c.lost() {
 		c.offline, c.since = true, c.latestDown()
 	}
 }
@@ -128,6 +132,11 @@ func (c *Canaries) Emit(ch incident.Change, msgs ...Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, s := range ch.Targets {
+		if s.State == stateDown {
+			c.all[s.Name] = s.Since
+		} else {
+			delete(c.all, s.Name)
+		}
 		if !slices.Contains(c.o.Canaries, s.Name) {
 			continue
 		}
@@ -137,17 +146,7 @@ func (c *Canaries) Emit(ch incident.Change, msgs ...Message) {
 			delete(c.down, s.Name)
 		}
 	}
-	switch {
-	case !c.offline && len(c.down) >= c.o.Quorum:
-		c.offline, c.since, c.count = true, c.latestDown(), 0
-		c.o.Logger.Warn("canaries failing: connectivity judged lost, target DOWNs held", zap.Int("canaries_down", len(c.down)))
-	case c.offline && len(c.down) < c.o.Quorum:
-		c.offline = false
-		c.o.Logger.Info("canaries passing again: re-probing held targets")
-		c.wg.Add(1)
-		go c.reconnect(c.since, c.o.Now())
-		c.since = c.o.Now()
-	}
+	c.judge()
 	out := make([]Message, 0, len(msgs))
 	for _, m := range msgs {
 		switch {
@@ -169,7 +168,7 @@ func (c *Canaries) Emit(ch incident.Change, msgs ...Message) {
 		case m.Kind == KindDown && c.offline:
 			c.hold(m)
 			c.count++
-		case m.Kind == KindDown:
+		case m.Kind == KindDown && len(c.o.Canaries) > 0:
 			c.hold(m)
 			c.checked = append(c.checked, m.IncidentID)
 			if !c.checking {
@@ -201,8 +200,11 @@ func (c *Canaries) forget(id int64) {
 func (c *Canaries) check() {
 	defer c.wg.Done()
 	ctx, cancel := context.WithTimeout(c.ctx, c.o.Timeout)
+	c.mu.Lock()
+	canaries := c.o.Canaries // Apply replaces, never changes, the slice
+	c.mu.Unlock()
 	if c.o.Confirmer != nil {
-		c.o.Confirmer.Confirm(ctx, c.o.Canaries)
+		c.o.Confirmer.Confirm(ctx, canaries)
 	}
 	cancel()
 	c.mu.Lock()

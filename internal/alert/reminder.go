@@ -13,11 +13,13 @@ import (
 // ReminderOptions configure the reminder stage.
 type ReminderOptions struct {
 	// Interval is alerting.repeat_interval: a reminder every Interval while
-	// a target stays DOWN. It must be positive (0, off, means no stage).
+	// a target stays DOWN. 0 is off: the stage passes everything on and
+	// only keeps track, so that Apply can turn it on.
 	Interval time.Duration
 	// Groups maps a target to its group (the reminder's Group).
 	Groups map[string]string
-	// Tick is how often reminders are looked for; default min(Interval/4, 1s).
+	// Tick is how often reminders are looked for; default min(Interval/4, 1s)
+	// (1s when off), following Apply.
 	Tick   time.Duration
 	Logger *zap.Logger
 	Now    func() time.Time
@@ -39,8 +41,10 @@ type Reminders struct {
 	mu   sync.Mutex // held across next.Emit: emits keep their order
 	open map[string]*reminded
 
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	cancel   context.CancelFunc
+	done     sync.WaitGroup
+	autoTick bool               // Tick is the default: Apply recomputes it
+	retick   chan time.Duration // a new Tick for Run's ticker
 }
 
 type reminded struct {
@@ -51,8 +55,9 @@ type reminded struct {
 
 // NewReminders builds the stage; Stage plugs it into a Chain.
 func NewReminders(o ReminderOptions) *Reminders {
-	if o.Tick <= 0 {
-		o.Tick = min(o.Interval/4, time.Second)
+	auto := o.Tick <= 0
+	if auto {
+		o.Tick = defaultTick(o.Interval)
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
@@ -60,7 +65,14 @@ func NewReminders(o ReminderOptions) *Reminders {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Reminders{o: o, open: make(map[string]*reminded)}
+	return &Reminders{o: o, open: make(map[string]*reminded), autoTick: auto, retick: make(chan time.Duration, 1)}
+}
+
+func defaultTick(interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return time.Second
+	}
+	return min(interval/4, time.Second)
 }
 
 // Stage is the reminder stage as a Chain argument.
@@ -124,15 +136,20 @@ func (r *Reminders) Emit(c incident.Change, msgs ...Message) {
 // Run starts the ticker; it returns at once.
 func (r *Reminders) Run(ctx context.Context) {
 	ctx, r.cancel = context.WithCancel(ctx)
+	r.mu.Lock()
+	tick := r.o.Tick // Apply may change it: retick
+	r.mu.Unlock()
 	r.done.Add(1)
 	go func() {
 		defer r.done.Done()
-		t := time.NewTicker(r.o.Tick)
+		t := time.NewTicker(tick)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case d := <-r.retick:
+				t.Reset(d)
 			case <-t.C:
 				r.remind(r.o.Now())
 			}
@@ -153,6 +170,9 @@ func (r *Reminders) Close(context.Context) error {
 func (r *Reminders) remind(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.o.Interval <= 0 {
+		return
+	}
 	var msgs []Message
 	for _, o := range r.open {
 		if !o.announced {
