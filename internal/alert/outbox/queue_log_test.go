@@ -15,7 +15,7 @@ import (
 
 type nameOnly string
 
-func (n nameOnly) Name() string                               { return string(n) }
+func (n nameOnly) Name() string                              { return string(n) }
 func (nameOnly) Notify(context.Context, alert.Message) error { return nil }
 
 // A long outage logs attempts 1–5, then every 10th, and any attempt whose
