@@ -25,9 +25,12 @@ const PageDays = 90
 // PageOptions turns the status page on. Options.Page nil means no page: GET /
 // is then the JSON 404 of every unknown path.
 type PageOptions struct {
-	Title string      // the page's heading; "" → "pollerd status"
-	Days  DailySource // the uptime bars; nil → every day shows "no data"
-	Now   func() time.Time
+	Title string // the page's heading; "" → "pollerd status"
+	// TitleFunc, when set, is read at each request instead of Title (a
+	// reload changes it); "" → "pollerd status".
+	TitleFunc func() string
+	Days      DailySource // the uptime bars; nil → every day shows "no data"
+	Now       func() time.Time
 }
 
 // DailySource gives each target's probes per UTC day over the last days
@@ -114,7 +117,13 @@ func (h *pageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, buildPage(h.opts.Title, sanitize(st), days, historyOK, now)); err != nil {
+	title := h.opts.Title
+	if h.opts.TitleFunc != nil {
+		if title = h.opts.TitleFunc(); title == "" {
+			title = "pollerd status"
+		}
+	}
+	if err := pageTmpl.Execute(&buf, buildPage(title, sanitize(st), days, historyOK, now)); err != nil {
 		h.log.Error("status page", zap.Error(err))
 		writeError(w, http.StatusInternalServerError, "internal error")
 		return

@@ -53,8 +53,11 @@ type Silences interface {
 // AdminOptions configure the admin API.
 type AdminOptions struct {
 	// Token is the bearer token every admin call needs; "" answers 403.
-	Token    string
-	Silences Silences // required with a Token
+	Token string
+	// TokenFunc, when set, is read at each call instead of Token, so a
+	// reload can set, change or clear the token.
+	TokenFunc func() string
+	Silences  Silences // required with a Token
 	// Names returns the targets and groups a silence may name now.
 	Names func() (targets, groups []string)
 	Now   func() time.Time // nil: time.Now
@@ -68,19 +71,22 @@ const (
 )
 
 type adminHandlers struct {
-	o   AdminOptions
-	sum [sha256.Size]byte // of the token: compared in constant time, whatever its length
+	o   AdminOptions // TokenFunc set; tokens compared by their sha256, in constant time, whatever their length
 	log *zap.Logger
 }
 
 func registerAdmin(mux *http.ServeMux, o AdminOptions, log *zap.Logger) error {
-	if o.Token != "" && (o.Silences == nil || o.Names == nil) {
+	if (o.Token != "" || o.TokenFunc != nil) && (o.Silences == nil || o.Names == nil) {
 		return errors.New("web: admin token without silences or names")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	h := &adminHandlers{o: o, sum: sha256.Sum256([]byte(o.Token)), log: log}
+	if o.TokenFunc == nil {
+		token := o.Token
+		o.TokenFunc = func() string { return token }
+	}
+	h := &adminHandlers{o: o, log: log}
 	mux.HandleFunc("POST /api/v1/silences", h.auth(h.addSilence))
 	mux.HandleFunc("GET /api/v1/silences", h.auth(h.listSilences))
 	mux.HandleFunc("DELETE /api/v1/silences/{id}", h.auth(h.deleteSilence))
@@ -91,13 +97,14 @@ func registerAdmin(mux *http.ServeMux, o AdminOptions, log *zap.Logger) error {
 // it or has another.
 func (h *adminHandlers) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if h.o.Token == "" {
+		token := h.o.TokenFunc()
+		if token == "" {
 			writeError(w, http.StatusForbidden, "the admin API is disabled: set api.admin_token")
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-		if !ok || subtle.ConstantTimeCompare(sum[:], h.sum[:]) != 1 {
+		sum, want := sha256.Sum256([]byte(strings.TrimSpace(got))), sha256.Sum256([]byte(token))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pollerd admin"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin token (Authorization: Bearer <api.admin_token>)")
 			return
