@@ -207,7 +207,7 @@ func (m *Monitor) Apply(ctx context.Context, u Update) (Applied, error) {
 	// before they left their group skips them.
 	for _, e := range retired {
 		m.leave(e)
-		e.cancel()
+		e.retire()
 	}
 	for _, e := range retired {
 		if !e.lock(ctx) {
@@ -236,7 +236,6 @@ func afresh(prev Status, now time.Time) Status {
 // its metric series.
 func (m *Monitor) newEntry(t Target, s cron.Schedule, st Status) *entry {
 	e := &entry{target: t, sem: make(chan struct{}, 1), grace: graceOf(s), status: st}
-	e.ctx, e.cancel = context.WithCancel(m.ctx)
 	if m.metrics != nil {
 		e.metrics = new(probeCounts)
 	}

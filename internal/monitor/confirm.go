@@ -114,12 +114,14 @@ func (m *Monitor) runConfirm(e *entry, c *confirmation) {
 	defer m.recoverPanic(e)
 
 	m.log.Debug("confirmation started", zap.String("target", e.name()))
+	ctx, release := e.work(m.ctx)
+	defer release()
 	gap := confirmGap(m.confirmInterval, e.target.FailureThreshold)
 	for i := range e.target.FailureThreshold {
-		if i > 0 && !sleep(e.ctx, gap) {
+		if i > 0 && !sleep(ctx, gap) {
 			return
 		}
-		st, ok := m.confirmOnce(e)
+		st, ok := m.confirmOnce(ctx, e)
 		if !ok || st.Last.OK || st.State == Down {
 			return
 		}
@@ -143,8 +145,8 @@ func confirmGap(interval time.Duration, threshold int) time.Duration {
 
 // confirmOnce waits for the target's scheduled probe, if one runs, then
 // probes it.
-func (m *Monitor) confirmOnce(e *entry) (Status, bool) {
-	if !e.lock(e.ctx) {
+func (m *Monitor) confirmOnce(ctx context.Context, e *entry) (Status, bool) {
+	if !e.lock(ctx) {
 		return Status{}, false
 	}
 	defer e.unlock()

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -98,11 +99,7 @@ type Monitor struct {
 // entry is one target and its state.
 type entry struct {
 	target Target
-	// ctx is the root of this target's probes; cancel (Apply removing or
-	// changing the target, or Stop through the monitor's ctx) aborts them.
-	ctx    context.Context
-	cancel context.CancelFunc
-	group  *group // its cron slot; guarded by Monitor.applyMu
+	group  *group // its wheel or cron group; guarded by Monitor.applyMu
 
 	// sem is held while a probe of this target runs and its result is
 	// stepped and delivered, so the target's probes never overlap and its
@@ -115,11 +112,53 @@ type entry struct {
 	status      Status
 	confirm     *confirmation // the confirmation in flight, if any
 	confirmedAt time.Time     // when the last confirmation settled
+	// The cancels of the contexts of e's work in flight (see work), and
+	// whether Apply retired e. Not one context per entry for its lifetime:
+	// at 10,000 targets those, with what each probe's dial and
+	// context.AfterFunc left registered in them, held 5 MB of heap.
+	cancels []*context.CancelFunc
+	retired bool
 
 	metrics *probeCounts // nil without metrics
 }
 
 func (e *entry) name() string { return e.target.Probe.Name }
+
+// work returns a context for one piece of e's work (a probe, a
+// confirmation series) under parent (the monitor's: Stop cancels it), which
+// retire cancels too; release ends it. After retire it is cancelled at once.
+func (e *entry) work(parent context.Context) (ctx context.Context, release func()) {
+	ctx, cancel := context.WithCancel(parent)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.retired {
+		cancel()
+		return ctx, func() {}
+	}
+	c := &cancel
+	e.cancels = append(e.cancels, c)
+	return ctx, func() {
+		cancel()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if i := slices.Index(e.cancels, c); i >= 0 {
+			last := len(e.cancels) - 1
+			e.cancels[i], e.cancels[last] = e.cancels[last], nil
+			e.cancels = e.cancels[:last]
+		}
+	}
+}
+
+// retire cancels e's work in flight and any it would start: Apply removed
+// or changed the target.
+func (e *entry) retire() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.retired = true
+	for _, c := range e.cancels {
+		(*c)()
+	}
+}
 
 func (e *entry) tryLock() bool {
 	select {
@@ -221,7 +260,6 @@ func New(o Options) (*Monitor, error) {
 			grace:  graceOf(s),
 			status: Status{Name: name, State: Unknown, Since: start},
 		}
-		e.ctx, e.cancel = context.WithCancel(ctx)
 		set.byName[name] = e
 		set.entries = append(set.entries, e)
 	}
@@ -439,16 +477,25 @@ func (m *Monitor) probeLocked(e *entry, due time.Time) (Status, bool) {
 // false when Stop or Apply cut it short: that result says nothing about the
 // target.
 func (m *Monitor) runProbe(e *entry, due time.Time) (probe.Result, bool) {
+	ctx, release := e.work(m.ctx)
+	defer release()
 	select {
 	case m.slots <- struct{}{}:
-	case <-e.ctx.Done():
-		return probe.Result{}, false
+	default: // all taken: wait, unless Stop or Apply ends this probe first
+		select {
+		case m.slots <- struct{}{}:
+		case <-ctx.Done():
+			return probe.Result{}, false
+		}
 	}
 	defer func() { <-m.slots }()
+	if ctx.Err() != nil {
+		return probe.Result{}, false
+	}
 	m.observeLateness(due)
 	start := m.now()
-	r := m.probe(e.ctx, e.target.Probe)
-	if e.ctx.Err() != nil {
+	r := m.probe(ctx, e.target.Probe)
+	if ctx.Err() != nil {
 		return probe.Result{}, false
 	}
 	if r.At.IsZero() {
