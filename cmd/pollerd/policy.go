@@ -23,38 +23,43 @@ import (
 // it, so a member is reminded of only once its (grouped) DOWN went by;
 // canaries then hold DOWNs, follow-ups and reminders while pollerd's own
 // network is down; the cover last, holding what a window or silence covers.
+//
+// Every stage is built, whatever the config: one that is off (no groups,
+// repeat_interval 0, no canaries) passes everything on, so that a reload
+// can turn it on (apply).
 type policy struct {
-	grouping  *alert.Grouping
-	reminders *alert.Reminders // nil: repeat_interval 0
-	canaries  *alert.Canaries  // nil: no canaries
-	confirm   *lateConfirmer
+	grouping    *alert.Grouping
+	reminders   *alert.Reminders
+	canaries    *alert.Canaries
+	hasCanaries bool // configured at start: the status API's canaries field
+	confirm     *lateConfirmer
 }
 
 func newPolicy(cfg *config.Config, log *zap.Logger) *policy {
 	p := &policy{confirm: &lateConfirmer{}}
 	p.grouping = alert.NewGrouping(alert.GroupOptions{Groups: cfg.Groups(), Wait: cfg.Alerting.GroupWait,
 		Confirmer: p.confirm, Logger: log.Named("group")})
-	if cfg.Alerting.RepeatInterval > 0 {
-		p.reminders = alert.NewReminders(alert.ReminderOptions{Interval: cfg.Alerting.RepeatInterval,
-			Groups: cfg.TargetGroups(), Logger: log.Named("reminders")})
-	}
-	if len(cfg.Canaries.Targets) > 0 {
-		p.canaries = alert.NewCanaries(alert.CanaryOptions{Canaries: cfg.Canaries.Targets, Quorum: cfg.Canaries.Quorum,
-			Confirmer: p.confirm, Logger: log.Named("canaries")})
-	}
+	p.reminders = alert.NewReminders(alert.ReminderOptions{Interval: cfg.Alerting.RepeatInterval,
+		Groups: cfg.TargetGroups(), Logger: log.Named("reminders")})
+	p.canaries = alert.NewCanaries(alert.CanaryOptions{Canaries: cfg.Canaries.Targets, Quorum: cfg.Canaries.Quorum,
+		Confirmer: p.confirm, Logger: log.Named("canaries")})
+	p.hasCanaries = len(cfg.Canaries.Targets) > 0
 	return p
+}
+
+// apply puts a reloaded config's policy in force: groups and group_wait,
+// repeat_interval, canaries and quorum. removed are the targets the
+// reload removed: reminders forget them.
+func (p *policy) apply(cfg *config.Config, removed []string) {
+	p.grouping.Apply(cfg.Groups(), cfg.Alerting.GroupWait)
+	p.reminders.Apply(cfg.Alerting.RepeatInterval, cfg.TargetGroups())
+	p.reminders.Forget(removed)
+	p.canaries.Apply(cfg.Canaries.Targets, cfg.Canaries.Quorum)
 }
 
 // stages are the policy's stages for alert.Chain, in order.
 func (p *policy) stages() []alert.Stage {
-	s := []alert.Stage{p.grouping.Stage}
-	if p.reminders != nil {
-		s = append(s, p.reminders.Stage)
-	}
-	if p.canaries != nil {
-		s = append(s, p.canaries.Stage)
-	}
-	return s
+	return []alert.Stage{p.grouping.Stage, p.reminders.Stage, p.canaries.Stage}
 }
 
 // start restores the stages from the store and starts their loops; call it
@@ -66,32 +71,22 @@ func (p *policy) start(ctx context.Context, db alert.Loader, engine *alert.Engin
 		return fmt.Errorf("load policy state: %w", err)
 	}
 	p.grouping.UseIDs(engine.NewIncidentID)
-	if p.canaries != nil {
-		p.canaries.Restore(snap.Targets)
-	}
-	if p.reminders != nil {
-		p.reminders.Restore(snap.OpenIncidents)
-		p.reminders.Run(context.WithoutCancel(ctx))
-	}
+	p.canaries.Restore(snap.Targets)
+	p.reminders.Restore(snap.OpenIncidents)
+	p.reminders.Run(context.WithoutCancel(ctx))
 	p.grouping.Restore(snap)
 	lc.onStop("alert policy", flushTimeout, p.close) // before the engine and the outbox
 	return nil
 }
 
 func (p *policy) close(ctx context.Context) error {
-	errs := []error{p.grouping.Close(ctx)}
-	if p.reminders != nil {
-		errs = append(errs, p.reminders.Close(ctx))
-	}
-	if p.canaries != nil {
-		errs = append(errs, p.canaries.Close(ctx))
-	}
-	return errors.Join(errs...)
+	return errors.Join(p.grouping.Close(ctx), p.reminders.Close(ctx), p.canaries.Close(ctx))
 }
 
-// canarySource is the status API's canaries field; nil without canaries.
+// canarySource is the status API's canaries field; nil without canaries
+// at start (the field is there or not from start to stop).
 func (p *policy) canarySource() web.CanarySource {
-	if p.canaries == nil {
+	if !p.hasCanaries {
 		return nil
 	}
 	return p.canaries
@@ -99,7 +94,9 @@ func (p *policy) canarySource() web.CanarySource {
 
 // lateConfirmer confirms through the monitor, which is built after the
 // engine and its stages: until set, it confirms nothing.
-type lateConfirmer struct{ mon atomic.Pointer[monitor.Monitor] }
+type lateConfirmer struct {
+	mon atomic.Pointer[monitor.Monitor]
+}
 
 func (c *lateConfirmer) set(m *monitor.Monitor) { c.mon.Store(m) }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/pollerd/pollerd/internal/alert"
+	"github.com/pollerd/pollerd/internal/alert/outbox"
 	"github.com/pollerd/pollerd/internal/config"
 	"github.com/pollerd/pollerd/internal/ingest"
 	"github.com/pollerd/pollerd/internal/monitor"
@@ -43,17 +44,22 @@ func loadConfigFile(path string) (*config.Config, configFile, error) {
 }
 
 // reloader puts a changed config file in force without a restart (SIGHUP or
-// the file watcher): targets, services, target channels, ingest settings.
-// What cannot change while running (restartFields) is logged at warn and
-// left as it was. A bad file is refused, every problem logged at error with
-// its field path, and the config in force stays. Reloads run one at a time,
-// on Run's goroutine.
+// the file watcher): targets, services, target channels, ingest settings,
+// the alert channels (outbox.Apply: an unchanged one keeps its queue), the
+// alert policy (groups, group_wait, repeat_interval, canaries, maintenance
+// windows, certificate thresholds), the heartbeat, the status page's title
+// and the admin token (both read through current). What cannot change while
+// running (restartFields) is logged at warn and left as it was. A bad file
+// is refused, every problem logged at error with its field path, and the
+// config in force stays; so is one whose channels cannot be built. Reloads
+// run one at a time, on Run's goroutine.
 type reloader struct {
 	log    *zap.Logger
 	sd     *systemd
 	mon    *monitor.Monitor
 	engine *alert.Engine
 	ing    *ingest.Handler
+	policy reloadPolicy
 
 	mu   sync.Mutex // guards cfg and file, read by the status API
 	cfg  *config.Config
@@ -101,9 +107,34 @@ func (r *reloader) reload(ctx context.Context, cause string) {
 	for _, field := range restartFields(old, cfg) {
 		r.log.Warn("config change needs a restart; not applied", zap.String("field", field))
 	}
+	p := r.policy
+	var chans channelUpdate
+	if p.chans != nil {
+		if chans, err = p.chans.prepare(cfg, p.log); err != nil {
+			r.log.Error("config reload refused", zap.String("cause", cause), zap.Error(err))
+			r.log.Warn("config in force unchanged", zap.String("hash", r.ConfigInfo().Hash))
+			return
+		}
+	}
 
 	actx, cancel := context.WithTimeout(ctx, reloadTimeout)
 	defer cancel()
+	// Channels first: what the changes below send goes to the new set.
+	if p.chans != nil {
+		ca, err := p.chans.apply(actx, cfg, chans, p.ob, r.log)
+		if err != nil {
+			r.log.Error("config reload: channels not applied", zap.Error(err))
+		} else if len(ca.Added)+len(ca.Removed)+len(ca.Changed) > 0 {
+			r.log.Info("channels reloaded", zap.Strings("added", ca.Added), zap.Strings("removed", ca.Removed),
+				zap.Strings("changed", ca.Changed), zap.Int("unchanged", ca.Unchanged))
+		}
+	}
+	if p.covers != nil {
+		p.covers.SetWindows(maintenanceWindows(cfg), groupOf(cfg))
+	}
+	if p.certs != nil {
+		p.certs.SetTargets(certThresholds(cfg), cfg.TargetChannels())
+	}
 	applied, err := r.mon.Apply(actx, monitor.Update{
 		Targets:         monitorTargets(cfg),
 		Services:        cfg.ServiceTargets(),
@@ -113,15 +144,21 @@ func (r *reloader) reload(ctx context.Context, cause string) {
 		r.log.Error("config reload refused", zap.String("cause", cause), zap.Error(err))
 		return
 	}
+	if p.stages != nil { // before the engine retires removed targets
+		p.stages.apply(cfg, applied.Removed)
+	}
 	r.engine.Apply(alert.Options{
 		Services:       cfg.ServiceTargets(),
 		Targets:        cfg.TargetNames(),
 		TargetChannels: cfg.TargetChannels(),
 	})
-	// Channels are built at start: the ingest keeps accepting the names of
-	// the channels that exist, whatever the new file says.
-	if err := r.ing.Apply(ingestOptions(cfg, old.Alerting.ChannelNames())); err != nil {
+	if err := r.ing.Apply(ingestOptions(cfg, cfg.Alerting.ChannelNames())); err != nil {
 		r.log.Error("config reload: ingest settings not applied", zap.Error(err))
+	}
+	if p.heartbeat != nil {
+		if err := p.heartbeat.apply(actx, cfg.Heartbeat); err != nil {
+			r.log.Error("config reload: heartbeat not applied", zap.Error(err))
+		}
 	}
 
 	r.mu.Lock()
@@ -134,9 +171,8 @@ func (r *reloader) reload(ctx context.Context, cause string) {
 }
 
 // restartFields names the settings that differ between old and next and
-// are only read at start: the listener, the store, the logger, the channels
-// and alert policy, the status page, the heartbeat, the ingest path and
-// dedup bounds.
+// are only read at start: the listener, the store, the logger, whether the
+// status page is served, the ingest path and dedup bounds, the history.
 func restartFields(old, next *config.Config) []string {
 	var out []string
 	check := func(field string, a, b any) {
@@ -147,16 +183,11 @@ func restartFields(old, next *config.Config) []string {
 	check("listen", old.Listen, next.Listen)
 	check("state_dir", old.StateDir, next.StateDir)
 	check("log", old.Log, next.Log)
-	check("alerting", old.Alerting, next.Alerting)
 	check("ingest.path", old.Ingest.Path, next.Ingest.Path)
 	check("ingest.dedup_window", old.Ingest.DedupWindow, next.Ingest.DedupWindow)
 	check("ingest.max_fingerprints", old.Ingest.MaxFingerprints, next.Ingest.MaxFingerprints)
 	check("history", old.History, next.History)
-	check("status_page", old.StatusPage, next.StatusPage)
-	check("heartbeat", old.Heartbeat, next.Heartbeat)
-	check("canaries", old.Canaries, next.Canaries)
-	check("api", old.API, next.API)
-	check("maintenance", old.Maintenance, next.Maintenance)
+	check("status_page.enabled", old.StatusPage.Enabled, next.StatusPage.Enabled)
 	return out
 }
 
@@ -182,4 +213,16 @@ func ingestOptions(cfg *config.Config, channels []string) ingest.Options {
 		Global:         rate.Limit(cfg.Ingest.RateLimit.Global),
 		TrustedProxies: cfg.Ingest.TrustedProxies,
 	}
+}
+
+// reloadPolicy is what a reload applies besides targets, services and
+// ingest; a nil part is left alone.
+type reloadPolicy struct {
+	log       *zap.Logger // the channels' constructors'
+	ob        *outbox.Outbox
+	chans     *channelSet
+	stages    *policy
+	covers    *alert.CoverSet
+	certs     *alert.CertWatch
+	heartbeat *heartbeat
 }

@@ -5,12 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -167,4 +170,136 @@ func TestE2E_Reload(t *testing.T) {
 // isAlert matches the log channel's line of a message of kind for target.
 func isAlert(kind, target string) func(map[string]any) bool {
 	return func(l map[string]any) bool { return l["msg"] == "alert" && l["kind"] == kind && l["target"] == target }
+}
+
+// hookRecorder is a webhook receiver that keeps each body it was posted.
+func hookRecorder(t *testing.T) (func() []string, string) {
+	var mu sync.Mutex
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(bodies) }, srv.URL + "/hook"
+}
+
+// TestE2E_ReloadChannelsAndPolicy: a reload that adds a webhook channel (the
+// log, standing in, goes), a status page title and an admin token: the next
+// alert reaches the webhook, the page shows the title, the token opens
+// the admin API; a DOWN target stays DOWN without a second DOWN.
+func TestE2E_ReloadChannelsAndPolicy(t *testing.T) {
+	dir := t.TempDir()
+	bodies, hook := hookRecorder(t)
+	a := fmt.Sprintf("tcp://127.0.0.1:%d", closedPort(t))
+	b := fmt.Sprintf("tcp://127.0.0.1:%d", closedPort(t))
+	header := coreHeader(filepath.Join(dir, "state"), false)
+	path := writeConfig(t, dir, header+coreTarget("a", a))
+	d := startDaemon(t, path)
+	d.waitLog(isAlert("DOWN", "a"), coreWait)
+	if code, _ := d.get("/api/v1/silences"); code != http.StatusForbidden {
+		t.Errorf("admin API before the token: %d, want 403", code)
+	}
+
+	cfg2 := fmt.Sprintf("alerting: {webhooks: [{name: ops, url: %q}]}\nstatus_page: {title: Cabin}\napi: {admin_token: tok-123}\n", hook) +
+		header + coreTarget("a", a) + coreTarget("b", b)
+	writeConfig(t, dir, cfg2)
+	_ = d.cmd.Process.Signal(syscall.SIGHUP)
+	line := d.waitLog(func(l map[string]any) bool { return l["msg"] == "channels reloaded" }, coreWait)
+	if fmt.Sprint(line["added"]) != "[ops]" || fmt.Sprint(line["removed"]) != "[log]" {
+		t.Errorf("channels reloaded = %v", line)
+	}
+	d.waitLog(func(l map[string]any) bool { return l["msg"] == "config reloaded" }, coreWait)
+	for _, l := range logsMatching(d.logs(), "config change needs a restart; not applied", nil) {
+		t.Errorf("restart asked for %v", l["field"])
+	}
+	eventually(t, coreWait, "b's DOWN at the webhook", func() bool {
+		return slices.ContainsFunc(bodies(), func(s string) bool { return strings.Contains(s, `"b"`) && strings.Contains(s, "DOWN") })
+	})
+	for _, s := range bodies() {
+		if strings.Contains(s, `"a"`) {
+			t.Errorf("a's DOWN sent again, to the new channel: %s", s)
+		}
+	}
+	if downs := logsMatching(d.logs(), "alert", map[string]string{"kind": "DOWN", "target": "b"}); len(downs) != 0 {
+		t.Errorf("b's DOWN went to the log channel, which the reload removed")
+	}
+	if _, page := d.get("/"); !strings.Contains(string(page), "<title>Cabin</title>") {
+		t.Errorf("status page title not reloaded")
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+d.addr+"/api/v1/silences", nil)
+	req.Header.Set("Authorization", "Bearer tok-123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("admin API with the reloaded token: %d, want 200", resp.StatusCode)
+	}
+	if err := d.stop(coreStopWait); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+}
+
+// TestSystemd_E2E_Reload: around a SIGHUP reload the real binary tells
+// systemd RELOADING=1 with MONOTONIC_USEC (CLOCK_MONOTONIC: from one reload
+// to the next it moves as the wall clock does), then READY=1 once the new
+// config is in force; and so it does around a refused one.
+func TestSystemd_E2E_Reload(t *testing.T) {
+	_, target := newFlipperServer(t, true)
+	dir := t.TempDir()
+	header := coreHeader(filepath.Join(dir, "state"), false)
+	path := writeConfig(t, dir, header+coreTarget("api", target))
+	sock, msgs := notifySocket(t)
+	d := startDaemon(t, path, "NOTIFY_SOCKET="+sock)
+	if m := nextMsg(t, msgs, coreWait); m.text != "READY=1" {
+		t.Fatalf("first message %q, want READY=1", m.text)
+	}
+	var lastUsec int64
+	var lastSent time.Time
+	for _, step := range []struct {
+		name, cfg, logMsg string
+	}{
+		{"good", header + coreTarget("api", target) + coreTarget("web", target), "config reloaded"},
+		{"bad", header + coreTarget("api", target) + "  - name: Bad!\n", "config in force unchanged"},
+	} {
+		writeConfig(t, dir, step.cfg)
+		time.Sleep(300 * time.Millisecond)
+		sent := time.Now()
+		_ = d.cmd.Process.Signal(syscall.SIGHUP)
+		m := nextMsg(t, msgs, coreWait)
+		fields := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(m.text), "\n") {
+			k, v, _ := strings.Cut(l, "=")
+			fields[k] = v
+		}
+		if fields["RELOADING"] != "1" {
+			t.Fatalf("%s: first message after SIGHUP %q, want RELOADING=1", step.name, m.text)
+		}
+		usec, err := strconv.ParseInt(fields["MONOTONIC_USEC"], 10, 64)
+		if err != nil || usec <= 0 {
+			t.Errorf("%s: MONOTONIC_USEC=%q", step.name, fields["MONOTONIC_USEC"])
+		}
+		if lastUsec != 0 {
+			moved, wall := time.Duration(usec-lastUsec)*time.Microsecond, sent.Sub(lastSent)
+			if moved < wall-500*time.Millisecond || moved > wall+500*time.Millisecond {
+				t.Errorf("MONOTONIC_USEC moved %s between reloads %s apart", moved, wall)
+			}
+		}
+		lastUsec, lastSent = usec, sent
+		if r := nextMsg(t, msgs, coreWait); r.text != "READY=1" {
+			t.Fatalf("%s: after RELOADING=1 came %q, want READY=1", step.name, r.text)
+		} else if l := d.waitLog(func(l map[string]any) bool { return l["msg"] == step.logMsg }, coreWait); r.at.Before(logTime(t, l)) {
+			t.Errorf("%s: READY=1 at %s, before %q", step.name, r.at.Format(time.RFC3339Nano), step.logMsg)
+		}
+	}
+	if err := d.stop(coreStopWait); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	if m := nextMsg(t, msgs, coreWait); m.text != "STOPPING=1" {
+		t.Errorf("at SIGTERM %q, want STOPPING=1", m.text)
+	}
 }

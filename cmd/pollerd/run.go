@@ -111,7 +111,8 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if err := ob.Load(ctx); err != nil {
 		return err
 	}
-	if err := startChannelLoops(ctx, cfg, db, channels, lc); err != nil {
+	chans, err := startChannelLoops(ctx, cfg, db, channels, lc)
+	if err != nil {
 		return err
 	}
 	ob.Run(context.WithoutCancel(ctx))
@@ -193,7 +194,8 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 	lc.onStop("confirmations", probeStopTimeout, ing.Close)
-	rl := &reloader{log: log.Named("reload"), mon: mon, engine: engine, ing: ing, cfg: cfg, file: file}
+	rl := &reloader{log: log.Named("reload"), mon: mon, engine: engine, ing: ing, cfg: cfg, file: file,
+		policy: reloadPolicy{log: log, ob: ob, chans: chans, covers: covers, certs: certs}}
 	var ready atomic.Bool
 	srv, err := web.New(web.Options{
 		Addr:       cfg.Listen,
@@ -202,7 +204,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Status: &web.Assembler{Live: liveView{cfg: rl.current, mon: mon}, Uptime: db,
 			Incidents: incidentView{db: db}, Deliveries: ob, Config: rl},
 		Admin: adminOptions(rl.current, db, covers),
-		Page:  statusPage(cfg, db),
+		Page:  statusPage(cfg, db, rl.current),
 		Ready: func() error {
 			if !ready.Load() {
 				return errors.New("starting")
@@ -229,9 +231,11 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if stop := sd.startWatchdog(mon); stop != nil {
 		lc.onStop("watchdog", httpDrainTimeout, stop)
 	}
-	if err := startHeartbeat(cfg.Heartbeat, mon, db.Healthy, lc, log.Named("heartbeat")); err != nil {
+	hb, err := startHeartbeat(cfg.Heartbeat, mon, db.Healthy, lc, log.Named("heartbeat"))
+	if err != nil {
 		return err
 	}
+	rl.policy.heartbeat = hb
 
 	// Reload on SIGHUP and when the file changes.
 	rl.sd = sd
@@ -266,12 +270,13 @@ func channelNames(chs []outbox.Channel) []string {
 	return out
 }
 
-// statusPage is the status page's options; nil when it is disabled.
-func statusPage(cfg *config.Config, days web.DailySource) *web.PageOptions {
+// statusPage is the status page's options; nil when it is disabled. Its
+// title is the config in force's.
+func statusPage(cfg *config.Config, days web.DailySource, current func() *config.Config) *web.PageOptions {
 	if !cfg.StatusPage.Enabled {
 		return nil
 	}
-	return &web.PageOptions{Title: cfg.StatusPage.Title, Days: days}
+	return &web.PageOptions{TitleFunc: func() string { return current().StatusPage.Title }, Days: days}
 }
 
 func ingestServices(cfg *config.Config) []ingest.Service {

@@ -62,8 +62,8 @@ func groupOf(cfg *config.Config) func(string) string {
 // config in force.
 func adminOptions(current func() *config.Config, db *store.DB, covers *alert.CoverSet) web.AdminOptions {
 	return web.AdminOptions{
-		Token:    current().API.AdminToken.Value(),
-		Silences: silenceStore{db: db, covers: covers},
+		TokenFunc: func() string { return current().API.AdminToken.Value() }, // follows a reload
+		Silences:  silenceStore{db: db, covers: covers},
 		Names: func() ([]string, []string) {
 			c := current()
 			return c.TargetNames(), c.GroupNames()
