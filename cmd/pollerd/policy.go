@@ -65,18 +65,30 @@ func (p *policy) stages() []alert.Stage {
 // start restores the stages from the store and starts their loops; call it
 // before the engine's Load (whose removals then pass through them), with
 // the engine built.
-func (p *policy) start(ctx context.Context, db alert.Loader, engine *alert.Engine, lc *lifecycle) error {
+func (p *policy) start(ctx context.Context, db policyStore, engine *alert.Engine, lc *lifecycle) error {
 	snap, err := db.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("load policy state: %w", err)
+	}
+	held, err := db.UnannouncedGroupIncidents(ctx) // grouped DOWNs a cover held at the stop
+	if err != nil {
+		return fmt.Errorf("load held grouped alerts: %w", err)
 	}
 	p.grouping.UseIDs(engine.NewIncidentID)
 	p.canaries.Restore(snap.Targets)
 	p.reminders.Restore(snap.OpenIncidents)
 	p.reminders.Run(context.WithoutCancel(ctx))
+	// After the cover's Load: a grouped DOWN held at the stop is held again.
+	p.grouping.Unannounced(held)
 	p.grouping.Restore(snap)
 	lc.onStop("alert policy", flushTimeout, p.close) // before the engine and the outbox
 	return nil
+}
+
+// policyStore is what the policy restores from; *store.DB.
+type policyStore interface {
+	alert.Loader
+	alert.UnannouncedGroups
 }
 
 func (p *policy) close(ctx context.Context) error {

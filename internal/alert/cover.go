@@ -87,6 +87,9 @@ type Cover struct {
 type heldDown struct {
 	msg   Message
 	since time.Time // when it was held
+	// more are later DOWNs of the same incident held behind msg: a group's
+	// follow-ups while its grouped DOWN is held. They go out after it.
+	more []Message
 }
 
 // NewCover builds the stage; Stage wires it in front of the next sink.
@@ -166,6 +169,17 @@ func (c *Cover) Emit(ch incident.Change, msgs ...Message) {
 	for _, m := range msgs {
 		switch m.Kind {
 		case KindDown:
+			if h := c.held[m.IncidentID]; h != nil && m.IncidentID != 0 && h.msg.Key != m.Key {
+				// A follow-up of a grouped DOWN still held never goes ahead
+				// of it: held behind it while covered too, else both go now.
+				if _, ok := c.covered(m, now); ok {
+					h.more = append(h.more, m)
+					continue
+				}
+				delete(c.held, m.IncidentID)
+				out = append(out, releasedMessage(h.msg, now))
+				out = append(out, h.more...)
+			}
 			if until, ok := c.covered(m, now); ok && m.IncidentID != 0 {
 				c.held[m.IncidentID] = &heldDown{msg: m, since: now}
 				c.log.Info("DOWN held: target under maintenance or silenced", zap.String("target", m.Target),
@@ -278,7 +292,7 @@ func (c *Cover) Check(ctx context.Context) {
 		c.log.Info("held DOWN released: cover ended, target still down", zap.String("target", m.Target),
 			zap.Int64("incident", id), zap.Time("down_since", m.Since))
 		if c.next != nil {
-			c.next.Emit(incident.Change{}, m)
+			c.next.Emit(incident.Change{}, append([]Message{m}, h.more...)...)
 		}
 	}
 }

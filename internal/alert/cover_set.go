@@ -138,3 +138,53 @@ func (s *CoverSet) Covered(target string, now time.Time) (until time.Time, ok bo
 	}
 	return until, ok
 }
+
+// CoverKinds tells, for each of targets in order, what covers it at now:
+// "maintenance" (a window), "silenced" (a silence; a window wins when both
+// do) or "" (nothing). It is Covered for many targets at once, each
+// window's opening computed once: the status document asks it for every
+// target. web.CoverSource is this method.
+func (s *CoverSet) CoverKinds(targets []string, now time.Time) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var all bool // an open window naming nothing covers every target
+	winT, winG := map[string]bool{}, map[string]bool{}
+	for _, w := range s.Windows {
+		if _, open := w.Open(now); !open {
+			continue
+		}
+		all = all || len(w.Targets) == 0 && len(w.Groups) == 0
+		for _, t := range w.Targets {
+			winT[t] = true
+		}
+		for _, g := range w.Groups {
+			winG[g] = true
+		}
+	}
+	silT, silG := map[string]bool{}, map[string]bool{}
+	for _, si := range s.active {
+		if !si.Active(now) {
+			continue
+		}
+		for _, t := range si.Targets {
+			silT[t] = true
+		}
+		for _, g := range si.Groups {
+			silG[g] = true
+		}
+	}
+	out := make([]string, len(targets))
+	for i, t := range targets {
+		group := ""
+		if s.GroupOf != nil {
+			group = s.GroupOf(t)
+		}
+		switch {
+		case all || winT[t] || group != "" && winG[group]:
+			out[i] = "maintenance"
+		case silT[t] || group != "" && silG[group]:
+			out[i] = "silenced"
+		}
+	}
+	return out
+}

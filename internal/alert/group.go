@@ -57,7 +57,8 @@ type GroupOptions struct {
 // 4m12s), c"), written with each grouped message, so Restore rebuilds it
 // after a restart: no second DOWN, still one RECOVERED. A member whose DOWN
 // was held when pollerd stopped is re-sent at Restore under its own key
-// ("<id>:down"), which the outbox keeps once.
+// ("<id>:down"), which the outbox keeps once; so is a grouped DOWN that a
+// cover held (Unannounced), under "<gid>:down".
 type Grouping struct {
 	o     GroupOptions
 	next  Sink
@@ -70,6 +71,7 @@ type Grouping struct {
 
 	mu     sync.Mutex // held across next.Emit: emits keep their order
 	groups map[string]*groupState
+	held   map[int64]bool // group incidents whose DOWN was held at the last stop (Unannounced)
 }
 
 type groupState struct {
@@ -132,6 +134,32 @@ func (g *Grouping) Close(context.Context) error {
 	return nil
 }
 
+// UnannouncedGroups reads the grouped DOWNs held when pollerd last stopped:
+// the open group incidents whose "<gid>:down" has no outbox row. *store.DB
+// satisfies it.
+type UnannouncedGroups interface {
+	UnannouncedGroupIncidents(ctx context.Context) ([]incident.Incident, error)
+}
+
+// Unannounced notes the open group incidents whose grouped DOWN never went
+// out (a maintenance window or a silence held it when pollerd stopped).
+// Restore composes that DOWN again from the members still down and emits
+// it under its key ("<gid>:down"): the cover stage holds it again while
+// the cover lasts and lets it go when it ends. One whose members all came
+// back meanwhile closes without a word. Call it before Restore.
+func (g *Grouping) Unannounced(incs []incident.Incident) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held == nil {
+		g.held = map[int64]bool{}
+	}
+	for _, inc := range incs {
+		if inc.Kind == incident.KindGroup {
+			g.held[inc.ID] = true
+		}
+	}
+}
+
 // Restore rebuilds the open group incidents from the store's snapshot and
 // re-sends the DOWN of members whose incident is open but in no group
 // incident (held when pollerd stopped; if it went out alone, the outbox
@@ -167,9 +195,17 @@ func (g *Grouping) Restore(snap incident.Snapshot) {
 				gs.up[m.Name] = true // recovered before the stop, or removed
 			}
 		}
-		if cc, mm := g.maybeRecovered(gs, now); len(cc.Incidents) > 0 {
+		cc, mm := g.maybeRecovered(gs, now)
+		held := g.held[inc.ID]
+		delete(g.held, inc.ID)
+		switch {
+		case len(cc.Incidents) > 0 && held:
+			c.Incidents = append(c.Incidents, cc.Incidents...) // its DOWN never went out: nor does this
+		case len(cc.Incidents) > 0:
 			c.Incidents = append(c.Incidents, cc.Incidents...)
 			msgs = append(msgs, mm...)
+		case held:
+			msgs = append(msgs, g.heldDown(gs, openTarget, now))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(openTarget)) {
@@ -188,6 +224,26 @@ func (g *Grouping) Restore(snap incident.Snapshot) {
 	if !c.Empty() || len(msgs) > 0 {
 		g.next.Emit(c, msgs...)
 	}
+}
+
+// heldDown composes again the grouped DOWN of gs's open incident, which a
+// cover held when pollerd stopped: every announced member still down, each
+// with its own incident's cause and start.
+func (g *Grouping) heldDown(gs *groupState, openTarget map[string]incident.Incident, now time.Time) Message {
+	var down []groupMember
+	for _, name := range gs.members {
+		if gs.in[name] == nil || gs.up[name] {
+			continue
+		}
+		m := groupMember{Name: name, Since: gs.inc.OpenedAt}
+		if inc, ok := openTarget[name]; ok {
+			m.Reason, m.Since = oneLine(inc.Cause), inc.OpenedAt
+		}
+		down = append(down, m)
+	}
+	g.o.Logger.Info("held grouped DOWN restored", zap.String("group", gs.name), zap.Int64("incident", gs.inc.ID),
+		zap.Int("down", len(down)))
+	return groupDownMessage(*gs.inc, down, len(gs.members), now)
 }
 
 // Emit holds and folds group members' DOWN and RECOVERED, and passes every

@@ -99,6 +99,21 @@ func (db *DB) UnannouncedIncidents(ctx context.Context) ([]incident.Incident, er
 	return out, nil
 }
 
+// UnannouncedGroupIncidents returns the open group incidents (kind
+// "group") that have no outbox row for their grouped DOWN (key
+// "<id>:down"): grouped DOWNs that a cover held when pollerd stopped. The
+// group stage composes them again at start.
+func (db *DB) UnannouncedGroupIncidents(ctx context.Context) ([]incident.Incident, error) {
+	out, err := queryIncidents(ctx, db.sql, `
+		WHERE closed_at IS NULL AND kind = ?
+		AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.key = CAST(incidents.id AS TEXT) || ':down')
+		ORDER BY id`, incident.KindGroup)
+	if err != nil {
+		return nil, fmt.Errorf("unannounced group incidents: %w", err)
+	}
+	return out, nil
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

@@ -96,3 +96,32 @@ func TestDB_UnannouncedIncidents(t *testing.T) {
 		t.Fatalf("unannounced = %+v, want incident 2 only", got)
 	}
 }
+
+func TestDB_UnannouncedGroupIncidents(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpen(t, t.TempDir())
+	group := func(id int64, subject string) incident.Incident {
+		return incident.Incident{ID: id, Kind: incident.KindGroup, Subject: subject, OpenedAt: t0, Cause: "a, b"}
+	}
+	row := func(key string, id int64) incident.Delivery {
+		return incident.Delivery{Key: key, Channel: "slack", IncidentID: id, Payload: []byte("{}"), Status: incident.DeliveryPending, CreatedAt: t0}
+	}
+	closed := group(3, "lab")
+	closed.ClosedAt = t0.Add(time.Minute)
+	target := incident.Incident{ID: 4, Kind: incident.KindTarget, Subject: "a", OpenedAt: t0}
+	mustCommit(t, db, incident.Change{
+		// 1 went out; 2 was held (only a follow-up of it went out); 3 closed; 4 is a target.
+		Incidents:  []incident.Incident{group(1, "home"), group(2, "office"), closed, target},
+		Deliveries: []incident.Delivery{row("1:down", 1), row("2:followup-3", 2)},
+	})
+	got, err := db.UnannouncedGroupIncidents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != 2 || got[0].Subject != "office" || got[0].Cause != "a, b" {
+		t.Fatalf("unannounced groups = %+v, want incident 2 only", got)
+	}
+	if tg, err := db.UnannouncedIncidents(ctx); err != nil || len(tg) != 1 || tg[0].ID != 4 {
+		t.Fatalf("unannounced targets = %+v, %v; want incident 4 only", tg, err)
+	}
+}
