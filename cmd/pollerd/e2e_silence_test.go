@@ -65,6 +65,9 @@ func TestE2E_SilenceHoldsAndReleases(t *testing.T) {
 		t.Fatalf("list:\n%s", list)
 	}
 	t.Logf("silence list:\n%s", list)
+	if !silenced(t, d, "api") {
+		t.Error("status: api not silenced under its silence")
+	}
 	api.set(false)
 	waitTransitions(t, d, "api", "DOWN", 1)
 	d.waitLog(func(l map[string]any) bool { return strings.HasPrefix(fmt.Sprint(l["msg"]), "DOWN held") }, coreWait)
@@ -102,6 +105,9 @@ func TestE2E_SilenceHoldsAndReleases(t *testing.T) {
 		t.Fatalf("rm: exit %d %q %q", code, out, stderr)
 	}
 	removed := time.Now()
+	if silenced(t, d, "api") {
+		t.Error("status: api still silenced after its silence was removed")
+	}
 	eventually(t, coreWait, "the released DOWN", func() bool { return len(alerts(d, "DOWN", "api")) == 1 })
 	text := fmt.Sprint(alerts(d, "DOWN", "api")[0]["text"])
 	if !strings.Contains(text, "api is DOWN") || !strings.Contains(text, "held during maintenance or a silence") ||

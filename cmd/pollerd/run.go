@@ -202,7 +202,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		Ingest:     ing,
 		IngestPath: cfg.Ingest.Path,
 		Status: &web.Assembler{Live: liveView{cfg: rl.current, mon: mon}, Uptime: db,
-			Incidents: incidentView{db: db}, Deliveries: ob, Config: rl},
+			Incidents: incidentView{db: db}, Deliveries: ob, Config: rl, Covers: covers},
 		Admin: adminOptions(rl.current, db, covers),
 		Page:  statusPage(cfg, db, rl.current),
 		Ready: func() error {

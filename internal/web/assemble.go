@@ -38,6 +38,15 @@ type DeliverySource interface {
 	Deliveries() (pending, failed int)
 }
 
+// CoverSource tells what covers each target at now, for targets in order:
+// "maintenance" (a maintenance window), "silenced" (a silence) or ""
+// (nothing): the target's DOWNs and reminders are held meanwhile. One call
+// for the whole document, however many targets. alert's cover set
+// satisfies it.
+type CoverSource interface {
+	CoverKinds(targets []string, now time.Time) []string
+}
+
 // Live is one target as the monitor sees it now.
 type Live struct {
 	Name  string
@@ -70,6 +79,7 @@ type Assembler struct {
 	Deliveries DeliverySource // nil: zero counts
 	Config     ConfigSource   // nil: no config field
 	Canaries   CanarySource   // nil: no canaries field
+	Covers     CoverSource    // nil: no target is silenced
 	Windows    []Window       // default DefaultWindows
 	Recent     int            // incidents listed; default DefaultRecentIncidents
 	Now        func() time.Time
@@ -104,9 +114,20 @@ func (a *Assembler) Status(ctx context.Context) (Status, error) {
 	}
 	var doc Status
 	live := a.Live.Live()
+	var covers []string
+	if a.Covers != nil {
+		names := make([]string, len(live))
+		for i, l := range live {
+			names[i] = l.Name
+		}
+		covers = a.Covers.CoverKinds(names, at)
+	}
 	doc.Targets = make([]TargetStatus, 0, len(live))
-	for _, l := range live {
+	for i, l := range live {
 		ts := TargetStatus{Name: l.Name, Group: l.Group, Kind: l.Kind, URL: l.URL, State: l.State, LastResult: l.Last}
+		if i < len(covers) && covers[i] != "" {
+			ts.Silenced, ts.Cover = true, covers[i]
+		}
 		if !l.Since.IsZero() {
 			since := l.Since
 			ts.Since = &since

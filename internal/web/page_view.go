@@ -44,6 +44,7 @@ type targetView struct {
 	Name, Group, Kind, URL string
 	State                  string // UP, DOWN, UNKNOWN
 	Class                  string // up, down, unknown
+	Cover                  string // "maintenance", "silenced" or "": a marker by the state
 	Since                  *timeView
 	Reason                 string // the last failure's reason, only while failing
 	Uptime                 string // over the bar's days: "99.87 %" or "no data"
@@ -67,7 +68,10 @@ func buildPage(title string, st Status, days map[string][]Day, historyOK bool, n
 	}
 	var down, unknown int
 	for _, t := range st.Targets {
-		tv := targetView{Name: t.Name, Group: t.Group, Kind: t.Kind, URL: t.URL, State: t.State}
+		tv := targetView{Name: t.Name, Group: t.Group, Kind: t.Kind, URL: t.URL, State: t.State, Cover: t.Cover}
+		if t.Silenced && tv.Cover == "" {
+			tv.Cover = "silenced"
+		}
 		switch t.State {
 		case "UP":
 			tv.Class = "up"

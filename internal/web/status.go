@@ -43,6 +43,11 @@ type TargetStatus struct {
 	LastResult *Result            `json:"last_result"`
 	LastError  string             `json:"last_error,omitempty"`
 	Uptime     map[string]float64 `json:"uptime,omitempty"` // "24h", "7d", "30d" → 0..1
+	// Silenced is true while a maintenance window or a silence covers the
+	// target (its DOWNs and reminders are held); Cover says which, for the
+	// status page: "maintenance" or "silenced".
+	Silenced bool   `json:"silenced"`
+	Cover    string `json:"-"`
 }
 
 // Result is the last probe of a target.
