@@ -22,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 )
 
 // Stop bounds: the outbox flushes for at most 5 s (DESIGN); the unit's
@@ -117,13 +116,16 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	}
 	ob.Run(context.WithoutCancel(ctx))
 	lc.onStop("outbox", flushTimeout, ob.Close)
-	cov, covers, err := newCover(cfg, db, log.Named("alert")) // maintenance windows and silences
+	// Alert policy between the engine and the outbox (policy.go): grouping,
+	// reminders, canaries, then the cover (maintenance windows, silences).
+	pol := newPolicy(cfg, log.Named("alert"))
+	cov, covers, err := newCover(cfg, db, log.Named("alert"))
 	if err != nil {
 		return err
 	}
 	engine, err := alert.New(alert.Options{
 		Store:           db,
-		Sink:            alert.Chain(ob, cov.Stage()),
+		Sink:            alert.Chain(ob, append(pol.stages(), cov.Stage())...),
 		Services:        cfg.ServiceTargets(),
 		Targets:         cfg.TargetNames(),
 		TargetChannels:  cfg.TargetChannels(),
@@ -135,6 +137,9 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 	if err := startCover(ctx, cov, covers, lc); err != nil {
+		return err
+	}
+	if err := pol.start(ctx, db, engine, lc); err != nil {
 		return err
 	}
 	if err := engine.Load(ctx); err != nil {
@@ -153,13 +158,8 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	if err != nil {
 		return err
 	}
-	targets := make([]monitor.Target, len(cfg.Targets))
-	for i, t := range cfg.Targets {
-		targets[i] = monitor.Target{Probe: t.Probe, Interval: t.Interval, Schedule: t.Schedule,
-			FailureThreshold: t.FailureThreshold, SuccessThreshold: t.SuccessThreshold, Group: t.Group}
-	}
 	mon, err := monitor.New(monitor.Options{
-		Targets:         targets,
+		Targets:         monitorTargets(cfg),
 		Initial:         initialStatuses(recs),
 		Sink:            monitorSink{db: db, engine: engine, certs: certs},
 		Probe:           probe.Run,
@@ -172,37 +172,29 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 		return err
 	}
 
+	pol.confirm.set(mon)
 	mon.Start()
 	lc.onStop("probes", probeStopTimeout, mon.Stop)
 
 	// Ingest and HTTP, last: stopped first, so no report arrives for a
 	// stopped monitor or engine.
-	ing, err := ingest.New(ingest.Options{
-		Services:       ingestServices(cfg),
-		Channels:       cfg.Alerting.ChannelNames(),
-		MaxBodyBytes:   cfg.Ingest.MaxBodyBytes,
-		PerIP:          rate.Limit(cfg.Ingest.RateLimit.PerIP),
-		PerIPBurst:     cfg.Ingest.RateLimit.PerIPBurst,
-		Global:         rate.Limit(cfg.Ingest.RateLimit.Global),
-		TrustedProxies: cfg.Ingest.TrustedProxies,
-		Reports:        engine,
-		Confirmer:      mon,
-		Logger:         log.Named("ingest"),
-		Registerer:     reg,
-	})
+	ingOpts := ingestOptions(cfg, cfg.Alerting.ChannelNames())
+	ingOpts.Reports, ingOpts.Confirmer, ingOpts.Logger, ingOpts.Registerer = engine, mon, log.Named("ingest"), reg
+	ing, err := ingest.New(ingOpts)
 	if err != nil {
 		return err
 	}
 	lc.onStop("confirmations", probeStopTimeout, ing.Close)
 	rl := &reloader{log: log.Named("reload"), mon: mon, engine: engine, ing: ing, cfg: cfg, file: file,
-		policy: reloadPolicy{log: log, ob: ob, chans: chans, covers: covers, certs: certs}}
+		policy: reloadPolicy{log: log, ob: ob, chans: chans, stages: pol, covers: covers, certs: certs}}
 	var ready atomic.Bool
 	srv, err := web.New(web.Options{
 		Addr:       cfg.Listen,
 		Ingest:     ing,
 		IngestPath: cfg.Ingest.Path,
 		Status: &web.Assembler{Live: liveView{cfg: rl.current, mon: mon}, Uptime: db,
-			Incidents: incidentView{db: db}, Deliveries: ob, Config: rl, Covers: covers},
+			Incidents: incidentView{db: db}, Deliveries: ob, Config: rl, Canaries: pol.canarySource(),
+			Covers: covers},
 		Admin: adminOptions(rl.current, db, covers),
 		Page:  statusPage(cfg, db, rl.current),
 		Ready: func() error {
@@ -248,6 +240,7 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 			lc.onStop("config watch", httpDrainTimeout, stopWatch)
 		}
 	}
+
 	for {
 		select {
 		case <-ctx.Done():
