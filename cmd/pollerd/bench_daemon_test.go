@@ -71,6 +71,8 @@ import (
 //     (cpu-N.pprof, heap-N.pprof, heap-N.txt with runtime.MemStats,
 //     goroutine-N.txt): `go tool pprof -top -cum DIR/cpu-0.pprof`. The
 //     profiler's own cost shows in the CPU figures of that run.
+//   - POLLERD_BENCH_DAEMON_ENV="GOGC=50 …" adds these variables to the
+//     daemon's environment (which is otherwise PATH and HOME only).
 //   - POLLERD_BENCH_BARE_SPREAD=1 also runs the bare prober with each
 //     target on its own instant (phase on the PhaseGrid/SubSlots grid, as
 //     pollerd starts them): cpu_bare_spread_cores, bare_spread_late_*,
@@ -233,6 +235,7 @@ func runDaemonOnce(b *testing.B, bin string, healthy, hanging, iter int) benchRe
 
 	cmd := exec.Command(bin, "run", "-c", cfgPath)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("POLLERD_BENCH_DAEMON_ENV"))...)
 	profDir := os.Getenv("POLLERD_BENCH_PROFILE")
 	var pprofAddr string
 	if profDir != "" {

@@ -21,18 +21,22 @@ type IntervalSchedule struct {
 }
 
 // PhaseGrid is the width of a phase slot: a target's slot is the hash of
-// its name modulo interval/PhaseGrid, as it was when phases were on this
-// grid (cron sorted all its entries at every wake, so every distinct
-// instant cost a sort). Within its slot a target starts at one of SubSlots
-// instants, from the same hash: the wheel (wheel.go) wakes once per
-// occupied instant without sorting, and the ~25 targets that share a slot
-// at 10,000 targets / 10 s no longer start in one burst, whose tail was
-// the schedule's p99 at the target server.
+// its name modulo interval/PhaseGrid. The targets of a slot start together,
+// in one wake of the wheel (wheel.go).
 const PhaseGrid = 25 * time.Millisecond
 
-// SubSlots is how many start instants a slot holds (1 ms apart on a 25 ms
-// slot).
-const SubSlots = 25
+// SubSlots is how many start instants a slot holds: with more than one, a
+// target starts at one of them (from the same hash), PhaseGrid/SubSlots
+// apart, so the ~25 targets that share a slot at 10,000 targets / 10 s do
+// not start in one burst. It is 1 on purpose: spreading was measured
+// (BenchmarkDaemon10k, 2026-12-02, medians of 3, load 2-3) at 25 sub-slots
+// (1 ms): lateness at the target server p99 4.8-9.4 ms but CPU 0.40 core,
+// 1.97x the bare prober; at 5: p99 6.0 ms, 0.36 core, 1.66x; at 1 (25 ms
+// batches): p99 11.9 ms, 0.25 core, 1.37x, with the bare prober's own p99
+// 9.9 ms on the same batches. On this 2-core VM each wake from idle costs
+// far more than a batch's extra probes (the bare prober pays +30% spread
+// on 1 ms instants too), so the CPU goal wins over the burst's tail.
+const SubSlots = 1
 
 // NewIntervalSchedule returns the schedule of the target called name: its
 // phase is the FNV-1a 64 hash of the name, mixed: modulo the slots (of

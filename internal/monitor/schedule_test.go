@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -9,10 +10,15 @@ import (
 func TestNewIntervalSchedule(t *testing.T) {
 	t.Run("phase is stable", func(t *testing.T) {
 		// Pinned (FNV-1a 64 of "api", fmix64: mod 400 slots of 25ms, slot
-		// 387; the quotient mod 25 sub-slots of 1 ms, 15; computed apart in
-		// Python): a changed hash would move every target's phase on upgrade.
+		// 387; with 25 sub-slots, the quotient mod 25, 15 ms more; computed
+		// apart in Python): a changed hash would move every target's phase
+		// on upgrade.
 		s := NewIntervalSchedule("api", 10*time.Second)
-		if want := 9690 * time.Millisecond; s.Phase != want {
+		want := 9675 * time.Millisecond
+		if SubSlots == 25 {
+			want += 15 * time.Millisecond
+		}
+		if s.Phase != want {
 			t.Errorf("phase = %d, want %d", s.Phase, want)
 		}
 		if again := NewIntervalSchedule("api", 10*time.Second); again != s {
@@ -38,14 +44,17 @@ func TestNewIntervalSchedule(t *testing.T) {
 			count[s.Phase*buckets/interval]++
 		}
 		// 1,000 names in 400 slots: a good hash uses about 400·(1-e^-2.5) = 367
-		// of them and piles no more than a handful into one; and within the
-		// slots, in 10,000 instants, about 10,000·(1-e^-0.1) = 952.
+		// of them and piles no more than a handful into one; and with
+		// sub-slots, N = 400·SubSlots instants, about N·(1-e^(-1000/N)).
 		slots := map[time.Duration]bool{}
 		for p := range seen {
 			slots[p-p%PhaseGrid] = true
 		}
-		if len(slots) < 330 || len(seen) < 900 {
-			t.Errorf("%d names use %d of 400 slots and %d of 10,000 instants, want at least 330 and 900", n, len(slots), len(seen))
+		instants := 400.0 * SubSlots
+		wantInstants := int(0.9 * instants * (1 - math.Exp(-n/instants)))
+		if len(slots) < 330 || len(seen) < wantInstants {
+			t.Errorf("%d names use %d of 400 slots and %d of %.0f instants, want at least 330 and %d",
+				n, len(slots), len(seen), instants, wantInstants)
 		}
 		for phase, c := range seen {
 			if c > 10 {
