@@ -22,9 +22,6 @@ const (
 	maxAnswer = 512
 	// maxDrain bounds how much more is read so the connection is reused.
 	maxDrain = 64 << 10
-	// Bounds on the wait a 429 (from a proxy in front) asks for.
-	defaultRetryAfter = time.Second
-	maxRetryAfter     = time.Hour
 )
 
 // endpoint is one Alertmanager: where to post, and how to name it in logs
@@ -133,15 +130,7 @@ func classify(host string, resp *http.Response, body []byte) error {
 	if code/100 == 2 {
 		return nil
 	}
-	err := &StatusError{Host: host, Code: code, Answer: oneLine(body)}
-	switch {
-	case code == http.StatusTooManyRequests:
-		return alert.RetryAfter(retryAfter(resp.Header.Get("Retry-After")), err)
-	case code/100 == 5:
-		return err
-	default:
-		return alert.Permanent(err)
-	}
+	return alert.ClassifyHTTP(resp, &StatusError{Host: host, Code: code, Answer: oneLine(body)})
 }
 
 // oneLine is the start of an answer on one line, for an error.
@@ -151,18 +140,6 @@ func oneLine(b []byte) string {
 		s = s[:200] + "…"
 	}
 	return s
-}
-
-// retryAfter reads Retry-After in seconds or as an HTTP date, within
-// [1s, 1h]; anything unreadable waits 1s.
-func retryAfter(h string) time.Duration {
-	d := defaultRetryAfter
-	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil {
-		d = time.Duration(min(n, int(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(h); err == nil {
-		d = time.Until(t).Round(time.Second)
-	}
-	return min(max(d, defaultRetryAfter), maxRetryAfter)
 }
 
 // redactErr replaces the URL net/http puts in its errors (it may hold

@@ -262,12 +262,12 @@ func classifyAPI(method string, err error) error {
 	var sc slack.StatusCodeError
 	switch {
 	case errors.As(err, &rl):
-		return alert.RetryAfter(clampRetryAfter(rl.RetryAfter), fmt.Errorf("slack %s: %w", method, err))
+		return alert.RetryAfter(alert.ClampRetryAfter(rl.RetryAfter), fmt.Errorf("slack %s: %w", method, err))
 	case errors.As(err, &se):
 		err = fmt.Errorf("slack %s: %w", method, err)
 		switch {
 		case se.Err == "ratelimited":
-			return alert.RetryAfter(defaultRetryAfter, err)
+			return alert.RetryAfter(alert.DefaultRetryAfter, err)
 		case transientAPIErrors[se.Err]:
 			return err
 		}
@@ -276,7 +276,7 @@ func classifyAPI(method string, err error) error {
 		err = fmt.Errorf("slack %s: %w", method, err)
 		switch {
 		case sc.Code == http.StatusTooManyRequests:
-			return alert.RetryAfter(defaultRetryAfter, err)
+			return alert.RetryAfter(alert.DefaultRetryAfter, err)
 		case sc.Code/100 == 5:
 			return err
 		}

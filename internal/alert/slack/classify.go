@@ -8,16 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/pollerd/pollerd/internal/alert"
-)
-
-// Bounds on the wait a 429 asks for: a missing or unreadable Retry-After
-// waits a second, and no answer parks a channel longer than an hour.
-const (
-	defaultRetryAfter = time.Second
-	maxRetryAfter     = time.Hour
 )
 
 // permanentWebhookErrors are the error strings Slack puts in a webhook
@@ -69,16 +61,10 @@ func classify(resp *http.Response, body []byte) error {
 		return nil
 	}
 	err := &StatusError{Code: code, SlackError: slackError(body)}
-	switch {
-	case code == http.StatusTooManyRequests:
-		return alert.RetryAfter(retryAfter(resp.Header.Get("Retry-After")), err)
-	case permanentWebhookErrors[err.SlackError]:
-		return alert.Permanent(err)
-	case code/100 == 5:
-		return err
-	default:
-		return alert.Permanent(err)
+	if code != http.StatusTooManyRequests && permanentWebhookErrors[err.SlackError] {
+		return alert.Permanent(err) // even behind a 5xx
 	}
+	return alert.ClassifyHTTP(resp, err)
 }
 
 // slackError extracts Slack's error string from a webhook answer: a bare
@@ -114,48 +100,13 @@ func isToken(s string) bool {
 	return true
 }
 
-// retryAfter reads a Retry-After header given in seconds (what Slack sends)
-// or as an HTTP date, within [1s, 1h]; anything unreadable waits 1s.
-func retryAfter(h string) time.Duration {
-	d := defaultRetryAfter
-	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil {
-		if n > int(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(h); err == nil {
-		d = time.Until(t).Round(time.Second)
-	}
-	return clampRetryAfter(d)
-}
-
-func clampRetryAfter(d time.Duration) time.Duration {
-	switch {
-	case d <= 0:
-		return defaultRetryAfter
-	case d > maxRetryAfter:
-		return maxRetryAfter
-	}
-	return d
-}
-
-// redactURL keeps only the scheme and host of a URL: a webhook URL's path
-// is its secret, and a query may hold a token.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<redacted>"
-	}
-	return u.Scheme + "://" + u.Host + "/<redacted>"
-}
-
 // redactErr removes the URL that net/http puts in its errors
 // (`Post "https://hooks.slack.com/services/…": …`), keeping the cause so
 // that errors.Is still sees timeouts and cancellations.
 func redactErr(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: ue.Err}
+		return &url.Error{Op: ue.Op, URL: alert.RedactURL(ue.URL), Err: ue.Err}
 	}
 	return err
 }

@@ -78,48 +78,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	tests := []struct {
-		header string
-		want   time.Duration
-	}{
-		{"2", 2 * time.Second},
-		{" 30 ", 30 * time.Second},
-		{"", time.Second},
-		{"0", time.Second},
-		{"-5", time.Second},
-		{"soon", time.Second},
-		{"999999999999", time.Hour},
-		{"7200", time.Hour},
-		{"Wed, 21 Oct 2015 07:28:00 GMT", time.Second}, // a date in the past
-		{time.Now().Add(48 * time.Hour).UTC().Format(http.TimeFormat), time.Hour},
-	}
-	for _, tt := range tests {
-		t.Run(tt.header, func(t *testing.T) {
-			if got := retryAfter(tt.header); got != tt.want {
-				t.Errorf("retryAfter(%q) = %v, want %v", tt.header, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"https://hooks.slack.com/services/T000/B000/SECRETXYZ", "https://hooks.slack.com/<redacted>"},
-		{"http://127.0.0.1:8080/x?token=SECRETXYZ", "http://127.0.0.1:8080/<redacted>"},
-		{"https://user:SECRETXYZ@example.com/", "https://example.com/<redacted>"},
-		{"not a url SECRETXYZ", "<redacted>"},
-		{"http://[::1%SECRETXYZ", "<redacted>"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			if got := redactURL(tt.in); got != tt.want {
-				t.Errorf("redactURL = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestRedactErr(t *testing.T) {
 	cause := errors.New("connection refused")
 	err := redactErr(&url.Error{Op: "Post", URL: "https://hooks.slack.com/services/T/B/SECRETXYZ", Err: cause})

@@ -49,7 +49,7 @@ func NewWebhook(o WebhookOptions) (*Webhook, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, errors.New("slack webhook url: want an absolute http(s) url")
 	}
-	w := &Webhook{url: o.URL, host: redactURL(o.URL), client: o.Client, log: o.Logger}
+	w := &Webhook{url: o.URL, host: alert.RedactURL(o.URL), client: o.Client, log: o.Logger}
 	if w.client == nil {
 		w.client = &http.Client{Timeout: defaultTimeout}
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,10 +25,6 @@ const (
 const (
 	defaultTimeout = 10 * time.Second
 	maxDrain       = 64 << 10 // read this much of an answer so the connection can be reused
-	// Bounds on a 429's wait: an unreadable Retry-After waits a second, and
-	// no answer parks the channel longer than an hour.
-	defaultRetryAfter = time.Second
-	maxRetryAfter     = time.Hour
 )
 
 // Options configure a Webhook.
@@ -61,7 +56,7 @@ func New(o Options) (*Webhook, error) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("webhook %s: url: want an absolute http(s) url", o.Name)
 	}
-	w := &Webhook{name: o.Name, url: o.URL, secret: o.Secret, host: redactURL(o.URL), client: o.Client, log: o.Logger}
+	w := &Webhook{name: o.Name, url: o.URL, secret: o.Secret, host: alert.RedactURL(o.URL), client: o.Client, log: o.Logger}
 	if w.client == nil {
 		w.client = &http.Client{Timeout: defaultTimeout}
 	}
@@ -120,50 +115,10 @@ func (e *StatusError) Error() string {
 // with backoff; anything else (4xx, and 1xx/3xx, which no redirect-following
 // client sees from a working receiver) permanent.
 func classify(name string, resp *http.Response) error {
-	code := resp.StatusCode
-	if code/100 == 2 {
+	if resp.StatusCode/100 == 2 {
 		return nil
 	}
-	err := &StatusError{Channel: name, Code: code}
-	switch {
-	case code == http.StatusTooManyRequests:
-		return alert.RetryAfter(retryAfter(resp.Header.Get("Retry-After"), time.Now()), err)
-	case code/100 == 5:
-		return err
-	}
-	return alert.Permanent(err)
-}
-
-// retryAfter reads a Retry-After in seconds or as an HTTP date, within
-// [1s, 1h]; anything unreadable waits 1s.
-func retryAfter(h string, now time.Time) time.Duration {
-	d := defaultRetryAfter
-	h = strings.TrimSpace(h)
-	if n, err := strconv.Atoi(h); err == nil {
-		if n > int(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(h); err == nil {
-		d = t.Sub(now).Round(time.Second)
-	}
-	switch {
-	case d <= 0:
-		return defaultRetryAfter
-	case d > maxRetryAfter:
-		return maxRetryAfter
-	}
-	return d
-}
-
-// redactURL keeps only a URL's scheme and host: its path, query and
-// userinfo may all hold credentials.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<redacted>"
-	}
-	return u.Scheme + "://" + u.Host + "/<redacted>"
+	return alert.ClassifyHTTP(resp, &StatusError{Channel: name, Code: resp.StatusCode})
 }
 
 // errorf wraps err with context after removing the URL that net/http puts
