@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,6 +121,38 @@ func groupDownMessage(inc incident.Incident, down []groupMember, size int, at ti
 			{Label: "Down since", Value: formatTime(inc.OpenedAt)},
 		},
 	})
+}
+
+// withoutMember is a grouped DOWN less a member that came back before the
+// DOWN went out (it was held by a maintenance window or a silence): a
+// grouped DOWN names every member down and none that is up.
+func withoutMember(m Message, name string) Message {
+	i := slices.Index(m.Targets, name)
+	if i < 0 {
+		return m
+	}
+	var n, size int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(m.Title, m.Group+": "), "%d of %d DOWN", &n, &size); err != nil {
+		return m // not a grouped DOWN's title
+	}
+	m.Targets = slices.Delete(slices.Clone(m.Targets), i, i+1)
+	m.Title = fmt.Sprintf("%s: %d of %d DOWN", m.Group, len(m.Targets), size)
+	m.Text = fmt.Sprintf("%s: %d of %d DOWN — %s", m.Group, len(m.Targets), size, strings.Join(m.Targets, ", "))
+	fields := make([]Field, 0, len(m.Fields))
+	for _, f := range m.Fields {
+		if f.Label == "Down" {
+			var keep []string
+			for _, line := range strings.Split(f.Value, "\n") {
+				if !strings.HasPrefix(line, name+": ") {
+					keep = append(keep, line)
+				}
+			}
+			f.Value = strings.Join(keep, "\n")
+		}
+		fields = append(fields, f)
+	}
+	m.Fields = fields
+	return finish(m)
 }
 
 // groupFollowupMessage announces members that went down while the group's

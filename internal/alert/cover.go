@@ -155,6 +155,15 @@ func (c *Cover) Emit(ch incident.Change, msgs ...Message) {
 	now := c.now()
 	var unheld map[int64]bool // incidents closed while their DOWN was held
 	for _, inc := range ch.Incidents {
+		if inc.Kind == incident.KindTarget && !inc.Open() {
+			// A member back before its group's held DOWN went out: the
+			// DOWN no longer names it.
+			for _, h := range c.held {
+				if h.msg.Group != "" && slices.Contains(h.msg.Targets, inc.Subject) {
+					h.msg = withoutMember(h.msg, inc.Subject)
+				}
+			}
+		}
 		if h := c.held[inc.ID]; h != nil && !inc.Open() {
 			delete(c.held, inc.ID)
 			if unheld == nil {
@@ -287,6 +296,11 @@ func (c *Cover) Check(ctx context.Context) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		h := c.held[id]
+		if h.msg.Group != "" && len(h.msg.Targets) == 0 {
+			// Every member it named is back: nothing to announce. It stays
+			// held, so the group's RECOVERED is dropped with it.
+			continue
+		}
 		delete(c.held, id)
 		m := releasedMessage(h.msg, now)
 		c.log.Info("held DOWN released: cover ended, target still down", zap.String("target", m.Target),

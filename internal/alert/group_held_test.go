@@ -159,3 +159,62 @@ func TestCover_FollowupBehindHeldGroupDown(t *testing.T) {
 		t.Errorf("still held: %v", c.Held())
 	}
 }
+
+// A member back before its group's held DOWN went out is not named in it
+// (a grouped DOWN names none that is up); when every member it named is
+// back, nothing goes out, nor the group's RECOVERED.
+func TestCover_HeldGroupDownLosesHealedMembers(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	inc := incident.Incident{ID: 101, Kind: incident.KindGroup, Subject: "home", OpenedAt: t0}
+	down := groupDownMessage(inc, []groupMember{{Name: "a", Reason: "refused", Since: t0}, {Name: "b", Reason: "timeout", Since: t0},
+		{Name: "c", Reason: "refused", Since: t0}}, 5, t0)
+	closed := func(id int64, name string, at time.Time) incident.Change {
+		return incident.Change{Incidents: []incident.Incident{{ID: id, Kind: incident.KindTarget, Subject: name, OpenedAt: t0, ClosedAt: at}}}
+	}
+
+	t.Run("some back", func(t *testing.T) {
+		clk := &clock{t: t0}
+		covers := &fakeCovers{}
+		for _, m := range []string{"a", "b", "c"} {
+			covers.set(m, t0.Add(time.Hour))
+		}
+		sink := &recordSink{}
+		c, _ := NewCover(CoverOptions{Covers: covers, Now: clk.now})
+		s := c.Stage()(sink)
+		s.Emit(incident.Change{}, down)
+		s.Emit(closed(2, "b", t0.Add(10*time.Minute)))
+		clk.set(t0.Add(time.Hour))
+		c.Check(context.Background())
+		got := sink.want(t, 1)[0]
+		if !slices.Equal(got.Targets, []string{"a", "c"}) || !strings.HasPrefix(got.Text, "home: 2 of 5 DOWN — a, c") {
+			t.Errorf("released %v %q, want a and c, 2 of 5", got.Targets, got.Text)
+		}
+		for _, f := range got.Fields {
+			if strings.Contains(f.Value, "b: timeout") {
+				t.Errorf("field %s still names b: %q", f.Label, f.Value)
+			}
+		}
+	})
+
+	t.Run("all back", func(t *testing.T) {
+		clk := &clock{t: t0}
+		covers := &fakeCovers{}
+		for _, m := range []string{"a", "b", "c"} {
+			covers.set(m, t0.Add(time.Hour))
+		}
+		sink := &recordSink{}
+		c, _ := NewCover(CoverOptions{Covers: covers, Now: clk.now})
+		s := c.Stage()(sink)
+		s.Emit(incident.Change{}, down)
+		for i, n := range []string{"a", "b", "c"} {
+			s.Emit(closed(int64(i+1), n, t0.Add(10*time.Minute)))
+		}
+		clk.set(t0.Add(time.Hour))
+		c.Check(context.Background())
+		sink.want(t, 0)
+		inc := inc
+		inc.ClosedAt = t0.Add(10 * time.Minute)
+		s.Emit(incident.Change{Incidents: []incident.Incident{inc}}, Message{Kind: KindRecovered, Group: "home", IncidentID: 101, Key: "101:recovered"})
+		sink.want(t, 0)
+	})
+}
