@@ -38,6 +38,36 @@ func (s *firstMessageSink) Emit(c incident.Change, msgs ...Message) {
 	s.msgs = append(s.msgs, msgs...)
 }
 
+// newGroupBench is an engine behind a group stage of one group "big" of
+// names, over a fresh store, its sink recording the first message; the
+// fake monitor's Confirm finds every target it sweeps failing at once.
+func newGroupBench(b *testing.B, names []string, t0 time.Time) (*Engine, *Grouping, *firstMessageSink) {
+	b.Helper()
+	store := alerttest.NewStore()
+	sink := &firstMessageSink{store: store, first: make(chan time.Time, 1)}
+	var engine *Engine
+	grouping := NewGrouping(GroupOptions{
+		Groups: map[string][]string{"big": names},
+		Confirmer: ConfirmFunc(func(_ context.Context, targets []string) []string {
+			for _, t := range targets {
+				engine.Transition(down(t, t0, "connect: connection refused"))
+			}
+			return targets
+		}),
+		Logger: zap.NewNop(),
+	})
+	var err error
+	engine, err = New(Options{Store: store, Sink: Chain(sink, grouping.Stage), Targets: names, Logger: zap.NewNop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	grouping.UseIDs(engine.NewIncidentID)
+	if err := engine.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return engine, grouping, sink
+}
+
 // BenchmarkGroup1000: a group of 1,000 targets failing at once. The first
 // member crosses its threshold (engine.Transition); the group stage holds
 // its DOWN and sweeps the other 999 through a fake monitor whose Confirm
@@ -60,28 +90,7 @@ func BenchmarkGroup1000(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		store := alerttest.NewStore()
-		sink := &firstMessageSink{store: store, first: make(chan time.Time, 1)}
-		var engine *Engine
-		grouping := NewGrouping(GroupOptions{
-			Groups: map[string][]string{"big": names},
-			Confirmer: ConfirmFunc(func(_ context.Context, targets []string) []string {
-				for _, t := range targets {
-					engine.Transition(down(t, t0, "connect: connection refused"))
-				}
-				return targets
-			}),
-			Logger: zap.NewNop(),
-		})
-		var err error
-		engine, err = New(Options{Store: store, Sink: Chain(sink, grouping.Stage), Targets: names, Logger: zap.NewNop()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		grouping.UseIDs(engine.NewIncidentID)
-		if err := engine.Load(context.Background()); err != nil {
-			b.Fatal(err)
-		}
+		engine, grouping, sink := newGroupBench(b, names, t0)
 		b.StartTimer()
 
 		start := time.Now()
@@ -129,28 +138,7 @@ func BenchmarkGroup1000Recovered(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		store := alerttest.NewStore()
-		sink := &firstMessageSink{store: store, first: make(chan time.Time, 1)}
-		var engine *Engine
-		grouping := NewGrouping(GroupOptions{
-			Groups: map[string][]string{"big": names},
-			Confirmer: ConfirmFunc(func(_ context.Context, targets []string) []string {
-				for _, t := range targets {
-					engine.Transition(down(t, t0, "connect: connection refused"))
-				}
-				return targets
-			}),
-			Logger: zap.NewNop(),
-		})
-		var err error
-		engine, err = New(Options{Store: store, Sink: Chain(sink, grouping.Stage), Targets: names, Logger: zap.NewNop()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		grouping.UseIDs(engine.NewIncidentID)
-		if err := engine.Load(context.Background()); err != nil {
-			b.Fatal(err)
-		}
+		engine, grouping, sink := newGroupBench(b, names, t0)
 		engine.Transition(down(names[0], t0, "connect: connection refused"))
 		<-sink.first
 		sink.mu.Lock()

@@ -172,16 +172,22 @@ func TestCover_HeldGroupDownLosesHealedMembers(t *testing.T) {
 		return incident.Change{Incidents: []incident.Incident{{ID: id, Kind: incident.KindTarget, Subject: name, OpenedAt: t0, ClosedAt: at}}}
 	}
 
-	t.Run("some back", func(t *testing.T) {
+	// heldFor is a cover over a, b and c for an hour, holding m.
+	heldFor := func(m Message) (*clock, *Cover, Sink, *recordSink) {
 		clk := &clock{t: t0}
 		covers := &fakeCovers{}
-		for _, m := range []string{"a", "b", "c"} {
-			covers.set(m, t0.Add(time.Hour))
+		for _, name := range []string{"a", "b", "c"} {
+			covers.set(name, t0.Add(time.Hour))
 		}
 		sink := &recordSink{}
 		c, _ := NewCover(CoverOptions{Covers: covers, Now: clk.now})
 		s := c.Stage()(sink)
-		s.Emit(incident.Change{}, down)
+		s.Emit(incident.Change{}, m)
+		return clk, c, s, sink
+	}
+
+	t.Run("some back", func(t *testing.T) {
+		clk, c, s, sink := heldFor(down)
 		s.Emit(closed(2, "b", t0.Add(10*time.Minute)))
 		clk.set(t0.Add(time.Hour))
 		c.Check(context.Background())
@@ -197,15 +203,7 @@ func TestCover_HeldGroupDownLosesHealedMembers(t *testing.T) {
 	})
 
 	t.Run("all back", func(t *testing.T) {
-		clk := &clock{t: t0}
-		covers := &fakeCovers{}
-		for _, m := range []string{"a", "b", "c"} {
-			covers.set(m, t0.Add(time.Hour))
-		}
-		sink := &recordSink{}
-		c, _ := NewCover(CoverOptions{Covers: covers, Now: clk.now})
-		s := c.Stage()(sink)
-		s.Emit(incident.Change{}, down)
+		clk, c, s, sink := heldFor(down)
 		for i, n := range []string{"a", "b", "c"} {
 			s.Emit(closed(int64(i+1), n, t0.Add(10*time.Minute)))
 		}
