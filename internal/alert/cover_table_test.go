@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pollerd/pollerd/internal/config"
 	"github.com/pollerd/pollerd/internal/incident"
 	"github.com/robfig/cron/v3"
 )
@@ -95,7 +94,7 @@ func TestMaintenanceWindow_OpenTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sched, err := config.ScheduleParser.Parse(tt.spec)
+			sched, err := coverParser.Parse(tt.spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +190,7 @@ func TestCoverSet_SilenceMatching(t *testing.T) {
 // parseSpec parses a schedule as the config does.
 func parseSpec(t *testing.T, spec string) cron.Schedule {
 	t.Helper()
-	s, err := config.ScheduleParser.Parse(spec)
+	s, err := coverParser.Parse(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
