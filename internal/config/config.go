@@ -13,7 +13,6 @@ package config
 
 import (
 	"net/netip"
-	"net/url"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -71,9 +70,6 @@ type Target struct {
 	// it, it is min(defaults.timeout, Interval), so a short interval never
 	// needs a timeout of its own; an explicit timeout must not exceed Interval.
 	Probe probe.Target `json:"-"`
-	// ParsedURL is the same pointer as Probe.URL, for readers that only
-	// need the URL (its scheme names the kind: http, https or tcp).
-	ParsedURL *url.URL `json:"-"`
 
 	// Exactly one of Interval and Schedule drives the probe. Interval is 0
 	// when Schedule is set.

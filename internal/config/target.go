@@ -76,13 +76,14 @@ func (p *parser) target(i int, raw *rawTarget, kindKeys map[string]any, d Defaul
 		seen[t.Name] = i
 	}
 	var kind *probe.Kind
+	var parsed *url.URL
 	t.URL, _ = p.str(path+".url", raw.URL)
 	if t.URL == "" {
 		p.add(path+".url", "required")
 	} else if u, k, msg := parseTargetURL(t.URL); msg != "" {
 		p.add(path+".url", "%s", msg)
 	} else {
-		t.ParsedURL, kind = u, &k
+		parsed, kind = u, &k
 	}
 
 	var timeout time.Duration
@@ -99,7 +100,7 @@ func (p *parser) target(i int, raw *rawTarget, kindKeys map[string]any, d Defaul
 			p.add(path+".group", "%s", msg)
 		}
 	}
-	t.Probe = probe.Target{Name: t.Name, URL: t.ParsedURL, Timeout: timeout, Spec: p.spec(path, kind, kindKeys)}
+	t.Probe = probe.Target{Name: t.Name, URL: parsed, Timeout: timeout, Spec: p.spec(path, kind, kindKeys)}
 	return t
 }
 

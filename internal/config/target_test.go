@@ -22,7 +22,7 @@ targets:
 `
 	c := mustParse(t, src, noEnv)
 	api, db := c.Targets[0].Probe, c.Targets[1].Probe
-	if api.Name != "api" || api.URL != c.Targets[0].ParsedURL || api.Timeout != 3*time.Second {
+	if api.Name != "api" || api.URL == nil || api.URL.String() != "https://example.com/health" || api.Timeout != 3*time.Second {
 		t.Errorf("api = %+v", api)
 	}
 	if _, ok := api.Spec.(probe.HTTPSpec); !ok {

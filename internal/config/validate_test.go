@@ -266,8 +266,8 @@ func TestLoad_Example(t *testing.T) {
 	if !ok {
 		t.Fatal("no closed-port target")
 	}
-	if closed.ParsedURL.Scheme != "tcp" || closed.Interval*2 > 30e9 || closed.FailureThreshold != 2 {
-		t.Errorf("closed-port = %s every %v ×%d, want tcp, DOWN within 30s", closed.ParsedURL, closed.Interval, closed.FailureThreshold)
+	if closed.Probe.URL.Scheme != "tcp" || closed.Interval*2 > 30e9 || closed.FailureThreshold != 2 {
+		t.Errorf("closed-port = %s every %v ×%d, want tcp, DOWN within 30s", closed.Probe.URL, closed.Interval, closed.FailureThreshold)
 	}
 	if cfg.Log.Format != "console" || cfg.Listen != "127.0.0.1:8080" {
 		t.Errorf("log format %q listen %q", cfg.Log.Format, cfg.Listen)
