@@ -153,6 +153,24 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 func queryIncidents(ctx context.Context, q querier, where string, args ...any) ([]incident.Incident, error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT id, kind, subject, opened_at, COALESCE(closed_at, 0), cause, reports, message_ref

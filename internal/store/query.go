@@ -188,7 +188,7 @@ func sumHistory(ctx context.Context, q querier, from int64, groupMinutes int64,
 // distinctTargets lists the targets with rows in a history table, one seek
 // per target through the primary key.
 func distinctTargets(ctx context.Context, q querier, table string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `
+	return queryStrings(ctx, q, `
 		WITH RECURSIVE names(name) AS (
 			SELECT (SELECT MIN(target) FROM `+table+`)
 			UNION ALL
@@ -196,19 +196,6 @@ func distinctTargets(ctx context.Context, q querier, table string) ([]string, er
 			FROM names WHERE names.name IS NOT NULL
 		)
 		SELECT name FROM names WHERE name IS NOT NULL`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		out = append(out, name)
-	}
-	return out, rows.Err()
 }
 
 func floorDiv(a, b int64) int64 {

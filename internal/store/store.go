@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -259,42 +260,15 @@ func (db *DB) check(ctx context.Context) error {
 
 // tables lists the database's tables, which reads the schema.
 func (db *DB) tables(ctx context.Context) ([]string, error) {
-	rows, err := db.sql.QueryContext(ctx,
+	return queryStrings(ctx, db.sql,
 		`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		out = append(out, name)
-	}
-	return out, rows.Err()
 }
 
 // integrity runs an integrity_check or quick_check pragma and returns the
 // problems it lists ("ok" is none).
 func (db *DB) integrity(ctx context.Context, pragma string) ([]string, error) {
-	rows, err := db.sql.QueryContext(ctx, pragma)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var problems []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		if s != "ok" {
-			problems = append(problems, s)
-		}
-	}
-	return problems, rows.Err()
+	lines, err := queryStrings(ctx, db.sql, pragma)
+	return slices.DeleteFunc(lines, func(s string) bool { return s == "ok" }), err
 }
 
 // touchEdges reads the first and the last row of a history table: the pages
