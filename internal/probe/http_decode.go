@@ -136,29 +136,17 @@ func decodeJSONExpects(d Decoder, prefix string, m map[string]any, out []JSONExp
 }
 
 // statusOf reads one expected status as the config writes it: a code (200,
-// "404") or a class ("2xx", any case).
+// "404") or a class ("2xx", any case), through ParseStatus.
 func statusOf(v any) (StatusRange, bool) {
-	var n int
 	switch x := v.(type) {
 	case int:
-		n = x
+		r, err := ParseStatus(strconv.Itoa(x))
+		return r, err == nil
 	case string:
-		s := strings.ToLower(strings.TrimSpace(x))
-		if len(s) == 3 && s[1:] == "xx" && '1' <= s[0] && s[0] <= '5' {
-			lo := int(s[0]-'0') * 100
-			return StatusRange{lo, lo + 99}, true
-		}
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			return StatusRange{}, false
-		}
-	default:
-		return StatusRange{}, false
+		r, err := ParseStatus(x)
+		return r, err == nil
 	}
-	if n < 100 || n > 599 {
-		return StatusRange{}, false
-	}
-	return StatusRange{n, n}, true
+	return StatusRange{}, false
 }
 
 // checkPort reports what is wrong with a port number, or "". emptyOK
