@@ -23,9 +23,13 @@ type liveView struct {
 func (v liveView) Live() []web.Live {
 	sts := v.mon.Statuses()
 	cfg := v.cfg()
+	targets := make(map[string]*config.Target, len(cfg.Targets)) // not cfg.Target: a scan per target
+	for i := range cfg.Targets {
+		targets[cfg.Targets[i].Name] = &cfg.Targets[i]
+	}
 	out := make([]web.Live, 0, len(sts))
 	for _, st := range sts {
-		t, ok := cfg.Target(st.Name)
+		t, ok := targets[st.Name]
 		if !ok {
 			continue
 		}
