@@ -82,10 +82,12 @@ func runBare(addr string, n int, interval, grid time.Duration) {
 }
 
 // runBareOnce runs the bare prober for bareRun against a fresh target farm
-// and returns its CPU in cores over [5 s, bareRun], and the p50 and p99
+// and returns its CPU in cores over [5 s, bareRun] ("cpu"), the p50 and p99
 // lateness of its arrivals in that window (arrival minus the 25 ms slot it
-// started on): the schedule's floor when a slot's probes start together.
-func runBareOnce(b *testing.B, n int, grid time.Duration) (cpu, lateP50, lateP99 float64) {
+// started on: "late_p50_ms", "late_p99_ms") and the p50 and p99 of
+// |inter-arrival − interval| ("jitter_p50_ms", "jitter_p99_ms"): the
+// schedule's floor when a slot's probes start together.
+func runBareOnce(b *testing.B, n int, grid time.Duration) benchResult {
 	const bareRun = 25 * time.Second
 	ts := &targetServer{arrivals: make([][]time.Time, n)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -115,21 +117,30 @@ func runBareOnce(b *testing.B, n int, grid time.Duration) (cpu, lateP50, lateP99
 	if err != nil {
 		b.Fatal(err)
 	}
-	cpu = float64(cpu1-cpu0) / float64(time.Since(t0))
+	cpu := float64(cpu1-cpu0) / float64(time.Since(t0))
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	got := 0
-	var late []float64
+	var late, jitter []float64
 	for i, as := range ts.arrivals {
 		got += len(as)
 		s := monitor.NewIntervalSchedule(healthyName(i), benchInterval)
 		s.Phase -= s.Phase % grid
-		for _, a := range as {
+		for j, a := range as {
 			if a.After(t0) {
 				late = append(late, msOf(a.Sub(s.Prev(a))))
+				if j > 0 {
+					jitter = append(jitter, msOf((a.Sub(as[j-1]) - benchInterval).Abs()))
+				}
 			}
 		}
 	}
 	b.Logf("bare prober: %d requests in %s", got, bareRun)
-	return cpu, percentile(late, 50), percentile(late, 99)
+	return benchResult{
+		"cpu":           cpu,
+		"late_p50_ms":   percentile(late, 50),
+		"late_p99_ms":   percentile(late, 99),
+		"jitter_p50_ms": percentile(jitter, 50),
+		"jitter_p99_ms": percentile(jitter, 99),
+	}
 }

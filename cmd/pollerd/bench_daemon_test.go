@@ -115,16 +115,20 @@ func benchDaemon(b *testing.B, healthy, hanging int) {
 	for b.Loop() {
 		// The floor first, then the daemon, in the same run: their ratio
 		// travels across machines, absolute figures do not.
-		bare, bareLate50, bareLate99 := runBareOnce(b, healthy, monitor.PhaseGrid)
+		bare := runBareOnce(b, healthy, monitor.PhaseGrid)
 		r := runDaemonOnce(b, bin, healthy, hanging, len(runs))
-		r["cpu_bare_cores"] = bare
-		r["bare_late_p50_ms"], r["bare_late_p99_ms"] = bareLate50, bareLate99
-		r["cpu_ratio_vs_bare"] = r["cpu_cores_21_35s"] / bare // steady state
-		r["cpu_ratio_vs_bare_10_35s"] = r["cpu_cores"] / bare // with the UNKNOWN → UP round
+		r["cpu_bare_cores"] = bare["cpu"]
+		for _, k := range []string{"late_p50_ms", "late_p99_ms", "jitter_p50_ms", "jitter_p99_ms"} {
+			r["bare_"+k] = bare[k]
+		}
+		r["cpu_ratio_vs_bare"] = r["cpu_cores_21_35s"] / bare["cpu"] // steady state
+		r["cpu_ratio_vs_bare_10_35s"] = r["cpu_cores"] / bare["cpu"] // with the UNKNOWN → UP round
 		if os.Getenv("POLLERD_BENCH_BARE_SPREAD") != "" {
-			spread, late50, late99 := runBareOnce(b, healthy, monitor.PhaseGrid/monitor.SubSlots)
-			r["cpu_bare_spread_cores"], r["bare_spread_late_p50_ms"], r["bare_spread_late_p99_ms"] = spread, late50, late99
-			r["cpu_ratio_vs_bare_spread"] = r["cpu_cores_21_35s"] / spread
+			spread := runBareOnce(b, healthy, monitor.PhaseGrid/monitor.SubSlots)
+			r["cpu_bare_spread_cores"] = spread["cpu"]
+			r["bare_spread_late_p50_ms"], r["bare_spread_late_p99_ms"] = spread["late_p50_ms"], spread["late_p99_ms"]
+			r["bare_spread_jitter_p99_ms"] = spread["jitter_p99_ms"]
+			r["cpu_ratio_vs_bare_spread"] = r["cpu_cores_21_35s"] / spread["cpu"]
 		}
 		runs = append(runs, r)
 	}
