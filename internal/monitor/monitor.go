@@ -75,6 +75,7 @@ type Monitor struct {
 	// readers take one snapshot without a lock.
 	set   atomic.Pointer[targetSet]
 	wheel *wheel     // interval targets and the liveness tick (wheel.go)
+	pool  *workers   // the goroutines the wheel's probes run on (workers.go)
 	cron  *cron.Cron // `schedule:` specs
 	alive *liveness  // the scheduler's own tick; see Liveness
 	// running counts the probes the wheel started (cron's Stop waits for
@@ -230,6 +231,10 @@ func New(o Options) (*Monitor, error) {
 	}
 
 	m.wheel = newWheel(o.Logger, m.fireGroup)
+	m.pool = newWorkers(func(j probeJob) {
+		defer m.running.Done()
+		m.scheduled(j.due, j.e)
+	})
 	m.first = newFirstRound(o.Logger, o.Targets)
 	start := o.Now()
 	set := &targetSet{byName: make(map[string]*entry, len(o.Targets)), services: o.Services, cooldown: o.ConfirmCooldown}
@@ -294,9 +299,9 @@ func New(o Options) (*Monitor, error) {
 }
 
 // fireGroup is the wheel's work for g at due: the liveness tick, run in the
-// wheel's loop, or the probes of g's targets, each in a goroutine of its
-// own so a hung target delays no other (Stop waits for them through
-// running). Its debug line is checked before anything is formatted.
+// wheel's loop, or the probes of g's targets, each on a worker of its own
+// (workers.go) so a hung target delays no other (Stop waits for them
+// through running). Its debug line is checked before anything is formatted.
 func (m *Monitor) fireGroup(due time.Time, g *group) {
 	if g.tick != nil {
 		if ce := m.log.Check(zap.DebugLevel, "scheduler tick"); ce != nil {
@@ -311,10 +316,7 @@ func (m *Monitor) fireGroup(due time.Time, g *group) {
 	}
 	m.running.Add(len(members))
 	for _, e := range members {
-		go func() {
-			defer m.running.Done()
-			m.scheduled(due, e)
-		}()
+		m.pool.do(probeJob{due: due, e: e})
 	}
 }
 
@@ -366,6 +368,7 @@ func (m *Monitor) Stop(ctx context.Context) error {
 	// makes prompt; if ctx ends first it outlives Stop by that much.
 	go func() {
 		<-jobs.Done()
+		m.pool.stop() // after halt: no probe is handed to it any more
 		m.running.Wait()
 		m.confirms.Wait()
 		close(done)
