@@ -10,7 +10,10 @@ import (
 )
 
 // This file holds the reads for the monitor's start and the status API, and
-// retention. Reads see flushed data only: they may lag Record by one flush.
+// retention. The history reads (UptimeAll, DailyUptime) count the buffered,
+// not yet written buckets too, so they never lag Record. TargetRecords reads
+// the written rows only: the counters in them may lag (see record.go); the
+// monitor reads them once, at start, before it records anything.
 
 // TargetRecords returns every target's persisted state and counters by name,
 // for the monitor to resume from at start.
@@ -67,9 +70,7 @@ func (db *DB) UptimeAll(ctx context.Context, since time.Time) (map[string]Uptime
 		s.Failures += failures
 		sums[name] = s
 	}
-	if err := db.inReadTx(ctx, func(tx *sql.Tx) error {
-		return sumHistory(ctx, tx, unixMinute(since), 0, add)
-	}); err != nil {
+	if err := db.readHistory(ctx, unixMinute(since), 0, add); err != nil {
 		return nil, fmt.Errorf("uptime: %w", err)
 	}
 	out := make(map[string]UptimeOf, len(sums))
@@ -114,12 +115,66 @@ func (db *DB) DailyUptime(ctx context.Context, days int, now time.Time) (map[str
 		d[i].Probes += probes
 		d[i].Failures += failures
 	}
-	if err := db.inReadTx(ctx, func(tx *sql.Tx) error {
-		return sumHistory(ctx, tx, first*1440, 1440, add)
-	}); err != nil {
+	if err := db.readHistory(ctx, first*1440, 1440, add); err != nil {
 		return nil, fmt.Errorf("daily uptime: %w", err)
 	}
 	return out, nil
+}
+
+// readHistory is sumHistory over the written history plus the buffered
+// buckets, on one cut: every probe recorded before the cut is counted once,
+// whether it was written, buffered, or taken by a flush under way.
+//
+// A flush holds flushMu from taking its records out of the buffer to its
+// commit. So under flushMu readHistory begins its read transaction and fixes
+// its snapshot (the database is in WAL mode: a read transaction's snapshot is
+// taken by its first read and kept to its end) and copies the buffered
+// buckets it needs; then it releases flushMu, so flushes go on while it does
+// its long reads on that snapshot. A bucket a later flush writes is in the
+// copy and not in the snapshot; one an earlier flush wrote is in the
+// snapshot and no longer in the buffer.
+//
+// The buffered buckets count from the minute from on, as the minute rows do
+// (a bucket buffered past MinuteHistory, after a long write outage, counts
+// as a minute although its hour may already be rolled up).
+func (db *DB) readHistory(ctx context.Context, from, groupMinutes int64,
+	fn func(name string, group, probes, failures int64)) error {
+	tx, pending, err := db.historySnapshot(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	if err := sumHistory(ctx, tx, from, groupMinutes, fn); err != nil {
+		return err
+	}
+	for _, p := range pending {
+		var g int64
+		if groupMinutes > 0 {
+			g = floorDiv(p.key.minute, groupMinutes)
+		}
+		fn(p.key.target, g, p.b.probes, p.b.failures)
+	}
+	return nil
+}
+
+// historySnapshot begins a read transaction with its snapshot fixed and
+// returns it with the buffered buckets from the minute from on, both taken
+// with no flush between its take and its commit (see readHistory).
+func (db *DB) historySnapshot(ctx context.Context, from int64) (*sql.Tx, []takenBucket, error) {
+	db.flushMu.Lock()
+	defer db.flushMu.Unlock()
+	tx, err := db.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	// BEGIN is deferred: the snapshot is taken by the first statement that
+	// reads a table, not by BEGIN (nor by a SELECT without one).
+	var exists bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM history)`).Scan(&exists); err != nil {
+		tx.Rollback() //nolint:errcheck // read-only
+		return nil, nil, err
+	}
+	return tx, db.buf.pendingFrom(from, nil), nil
 }
 
 // sumHistory adds up each target's history from the unix minute from on,

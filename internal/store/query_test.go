@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,4 +122,137 @@ func TestDB_RecentIncidents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDB_UptimeCountsBufferedOnce reads history while its buckets move from
+// the buffer to the disk: every read counts each probe once.
+func TestDB_UptimeCountsBufferedOnce(t *testing.T) {
+	db := mustOpen(t, t.TempDir())
+	ctx := context.Background()
+	var want int64
+	for m := range 3 {
+		for i, name := range []string{"api", "db", "web"} {
+			for s := range 6 {
+				db.Record(ProbeRecord{Target: name, At: t0.Add(time.Duration(m)*time.Minute + time.Duration(s*10+i)*time.Second),
+					OK: s != 0, State: "UP", Since: t0, Successes: s + 2})
+				want++
+			}
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		all, err := db.UptimeAll(ctx, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var probes int64
+		for _, name := range []string{"api", "db", "web"} {
+			u := all[name]
+			probes += u.Probes
+			if u.Probes != 18 || math.Abs(u.Ratio-15.0/18) > 1e-9 {
+				t.Errorf("%s: %s uptime %v over %d probes, want %v over 18", when, name, u.Ratio, u.Probes, 15.0/18)
+			}
+		}
+		if probes != want {
+			t.Errorf("%s: %d probes in all, want %d", when, probes, want)
+		}
+		days, err := db.DailyUptime(ctx, 2, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := days["api"]; len(d) != 2 || d[0].Probes != 0 || d[1].Probes != 18 || d[1].Failures != 3 {
+			t.Errorf("%s: daily api = %v, want [{0 0} {18 3}]", when, d)
+		}
+	}
+
+	check("all buffered")
+	if n := countRows(t, db, "history"); n != 0 {
+		t.Fatalf("history rows = %d before any flush", n)
+	}
+	// The first minute's buckets are due in the second and third minutes,
+	// at each target's own offset.
+	for s := 60; s <= 180; s += 7 {
+		mustFlushDue(t, db, t0.Add(time.Duration(s)*time.Second))
+		check(fmt.Sprintf("after flushDue at +%ds", s))
+	}
+	if n := countRows(t, db, "history"); n < 3 {
+		t.Errorf("history rows = %d after flushDue past the first minute's due, want >= 3", n)
+	}
+	mustFlush(t, db)
+	check("after Flush")
+	if n := countRows(t, db, "history"); n != 9 {
+		t.Errorf("history rows = %d after Flush, want 9", n)
+	}
+}
+
+// TestDB_UptimeDuringFlushes reads uptime while records arrive and flushes
+// (due and full) run: each read counts at least the probes recorded before
+// it began and at most those recorded before it ended, so a probe in flight
+// between buffer and disk is neither lost nor counted twice.
+func TestDB_UptimeDuringFlushes(t *testing.T) {
+	db := mustOpen(t, t.TempDir())
+	ctx := context.Background()
+	var started, recorded atomic.Int64 // Records begun, Records returned
+	var sim atomic.Int64               // simulated seconds since t0
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // 100 targets, 10 a simulated second, for 10 simulated minutes
+		defer close(done)
+		for i := range 600 {
+			s := sim.Add(1)
+			for j := range 10 {
+				started.Add(1)
+				db.Record(ProbeRecord{Target: fmt.Sprintf("t%02d", (i*10+j)%100), At: t0.Add(time.Duration(s) * time.Second),
+					OK: j != 0, State: "UP", Since: t0, Successes: i/10 + 2})
+				recorded.Add(1)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	})
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			var err error
+			if i%50 == 49 {
+				err = db.Flush(ctx)
+			} else {
+				_, err = db.flushDue(ctx, t0.Add(time.Duration(sim.Load())*time.Second))
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	reads := 0
+	defer wg.Wait() // before the cleanup closes db, also when a read fails
+	for finished := false; !finished || reads < 20; reads++ {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		lo := recorded.Load()
+		all, err := db.UptimeAll(ctx, t0)
+		hi := started.Load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, u := range all {
+			n += u.Probes
+		}
+		if n < lo || n > hi {
+			t.Fatalf("read %d counted %d probes; %d were recorded before it, %d begun by its end", reads, n, lo, hi)
+		}
+	}
+	wg.Wait()
+	if n := countRows(t, db, "history"); n == 0 {
+		t.Error("no history written during the test")
+	}
+	t.Logf("%d reads over %d probes", reads, recorded.Load())
 }

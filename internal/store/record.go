@@ -12,11 +12,43 @@ import (
 
 // Probe results are the store's one high-rate write: at 10,000 targets every
 // 10 s they arrive at 1,000 a second. Record only adds them to an in-memory
-// aggregate, one bucket per (target, minute) plus the target's latest
-// counters, and Flush writes the aggregate in one transaction. The counters
-// may therefore lag by a flush interval, which DESIGN.md allows: after a
-// crash the monitor re-counts at most a threshold of probes, and the alert
-// engine's committed state keeps it from alerting twice.
+// buffer, and flushes write what is due of it, so the writes are few and
+// spread evenly in time rather than one burst a second:
+//
+//   - History: one bucket per (target, minute). A bucket stays in memory
+//     while its minute is open and is written once, after the minute has
+//     closed, at an offset that is a stable hash of the target's name: the
+//     bucket (target, minute m) is due at (m+1)·60 s + offset(target),
+//     offset = FNV-1a 32(target) mod 60 s (ms resolution), fixed when the
+//     bucket is created. So 10,000 buckets closing at the same minute
+//     boundary are written over the next minute, ~1/60 of them per second
+//     (~167/s at 10k targets), instead of 1,000 upserts every second. The
+//     write is an upsert that adds counts, since a bucket may land on an
+//     existing row (after a restored failed flush, or after a restart, or
+//     after an explicit Flush of an open minute).
+//   - Target counters (target_state: state, since, consecutive failures and
+//     successes): the buffer keeps the latest record per target. A record
+//     that starts a run (Failures == 1 or Successes == 1), or whose state
+//     differs from the pending record's, is prompt: the next flush writes
+//     it. A record that only extends a run (Successes > 1 and Failures == 0,
+//     or Failures > 1 and Successes == 0) is deferred: it is due with the
+//     target's bucket of its minute (same due time as above; a later
+//     deferred record keeps the earlier due time, so a target probed every
+//     10 s still gets its row written once a minute). Prompt is sticky: a
+//     deferred record replacing a prompt one stays prompt. Writing a
+//     target's row removes its pending record.
+//   - Flush (and Close, and Run's last flush when its ctx ends) writes
+//     everything buffered, due or not: a clean stop loses nothing. Run's
+//     ticker calls flushDue, which writes only what is due.
+//
+// DESIGN.md allows the counters to lag: after a crash the monitor re-counts
+// at most a threshold of probes, and the alert engine's committed state keeps
+// it from alerting twice. Under this policy a crash loses at most the
+// extension of a run (up to ~2 minutes of probes), never its start.
+//
+// Reads of history (UptimeAll, DailyUptime) add the buffered buckets to what
+// is written, on one consistent cut (see readHistory in query.go), so a probe
+// counts in uptime as soon as it is recorded.
 
 // bucketKey is one history row.
 type bucketKey struct {
@@ -29,6 +61,7 @@ type bucket struct {
 	probes, failures int64
 	latencySumMs     int64
 	latencyMaxMs     int64
+	due              int64 // unix ms when a flushDue writes it
 }
 
 func (b *bucket) add(o bucket) {
@@ -38,59 +71,133 @@ func (b *bucket) add(o bucket) {
 	b.latencyMaxMs = max(b.latencyMaxMs, o.latencyMaxMs)
 }
 
-// buffer holds what Record was given since the last successful flush.
+// pendingState is a target's latest record, as its target_state row needs it.
+type pendingState struct {
+	state               string
+	since               int64 // unix ms (msOf)
+	failures, successes int
+	prompt              bool  // written by the next flush
+	due                 int64 // unix ms; when not prompt
+}
+
+// extendsRun reports whether r only extends a run of successes or failures
+// that an earlier record started.
+func extendsRun(r *ProbeRecord) bool {
+	return (r.Successes > 1 && r.Failures == 0) || (r.Failures > 1 && r.Successes == 0)
+}
+
+// dueMs is when the bucket (target, minute) is written: after its minute
+// closes, at the target's offset in the next minute.
+func dueMs(target string, minute int64) int64 {
+	return (minute+1)*60_000 + int64(offsetMs(target))
+}
+
+// offsetMs spreads the targets over a minute: FNV-1a 32 of the name, mod 60 s.
+func offsetMs(target string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(target); i++ {
+		h ^= uint32(target[i])
+		h *= 16777619
+	}
+	return h % 60_000
+}
+
+// buffer holds what Record was given and no flush has written yet.
 type buffer struct {
 	mu         sync.Mutex
-	buckets    map[bucketKey]*bucket
-	states     map[string]ProbeRecord // latest record per target
+	buckets    map[bucketKey]bucket
+	states     map[string]pendingState // latest record per target
 	maxBuckets int
 	dropped    int64 // buckets refused because maxBuckets was reached
+
+	// takenB and takenS are flush's scratch slices, kept for the next
+	// flush; guarded by DB.flushMu, not mu.
+	takenB []takenBucket
+	takenS []takenState
 }
 
 func (b *buffer) init(maxBuckets int) {
 	b.maxBuckets = maxBuckets
-	b.buckets = make(map[bucketKey]*bucket)
-	b.states = make(map[string]ProbeRecord)
+	b.buckets = make(map[bucketKey]bucket)
+	b.states = make(map[string]pendingState)
 }
 
-// take empties the buffer and returns its contents.
-func (b *buffer) take() (map[bucketKey]*bucket, map[string]ProbeRecord) {
+// takenBucket and takenState are what a flush took from the buffer.
+type takenBucket struct {
+	key bucketKey
+	b   bucket
+}
+
+type takenState struct {
+	target string
+	s      pendingState
+}
+
+// take removes from the buffer what is due at nowMs (everything when all)
+// and appends it to bk and st. The maps keep their size: in steady state
+// only ~1/60 of their entries go per second.
+func (b *buffer) take(nowMs int64, all bool, bk []takenBucket, st []takenState) ([]takenBucket, []takenState) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	bk, st := b.buckets, b.states
-	if len(bk) == 0 && len(st) == 0 {
-		return nil, nil
+	for k, v := range b.buckets {
+		if all || v.due <= nowMs {
+			bk = append(bk, takenBucket{k, v})
+			delete(b.buckets, k)
+		}
 	}
-	b.buckets = make(map[bucketKey]*bucket, len(bk))
-	b.states = make(map[string]ProbeRecord, len(st))
+	for name, s := range b.states {
+		if all || s.prompt || s.due <= nowMs {
+			st = append(st, takenState{name, s})
+			delete(b.states, name)
+		}
+	}
 	return bk, st
 }
 
 // restore puts back what a failed flush took, under what arrived since:
-// counts add up, and a target's newer state wins.
-func (b *buffer) restore(bk map[bucketKey]*bucket, st map[string]ProbeRecord) {
+// counts add up, and a target's newer record wins but stays prompt if the
+// one taken was, and keeps the earlier due time.
+func (b *buffer) restore(bk []takenBucket, st []takenState) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for k, v := range bk {
-		if cur, ok := b.buckets[k]; ok {
-			cur.add(*v)
+	for _, t := range bk {
+		if cur, ok := b.buckets[t.key]; ok {
+			cur.add(t.b)
+			b.buckets[t.key] = cur
 		} else if len(b.buckets) < b.maxBuckets {
-			b.buckets[k] = v
+			b.buckets[t.key] = t.b
 		} else {
 			b.dropped++
 		}
 	}
-	for name, r := range st {
-		if _, newer := b.states[name]; !newer {
-			b.states[name] = r
+	for _, t := range st {
+		cur, newer := b.states[t.target]
+		if !newer {
+			b.states[t.target] = t.s
+			continue
 		}
+		cur.prompt = cur.prompt || t.s.prompt
+		cur.due = min(cur.due, t.s.due)
+		b.states[t.target] = cur
 	}
 }
 
-// Record buffers one probe's result for the next flush. It never blocks on
-// the disk. While writes fail, buckets accumulate up to Options.MaxBuckets;
-// past it new buckets are dropped (and counted) while the targets' latest
-// counters are still kept.
+// pendingFrom appends the buffered buckets of minute from on to out.
+func (b *buffer) pendingFrom(from int64, out []takenBucket) []takenBucket {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, v := range b.buckets {
+		if k.minute >= from {
+			out = append(out, takenBucket{k, v})
+		}
+	}
+	return out
+}
+
+// Record buffers one probe's result (see the policy above). It never blocks
+// on the disk. While writes fail, buckets accumulate up to
+// Options.MaxBuckets; past it new buckets are dropped (and counted) while
+// the targets' latest counters are still kept.
 func (db *DB) Record(r ProbeRecord) {
 	lat := r.Latency.Milliseconds()
 	one := bucket{probes: 1, latencySumMs: lat, latencyMaxMs: lat}
@@ -98,33 +205,66 @@ func (db *DB) Record(r ProbeRecord) {
 		one.failures = 1
 	}
 	k := bucketKey{target: r.Target, minute: unixMinute(r.At)}
+	ps := pendingState{state: r.State, since: msOf(r.Since), failures: r.Failures, successes: r.Successes}
+	deferred := extendsRun(&r)
 
 	b := &db.buf
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if cur, ok := b.buckets[k]; ok {
 		cur.add(one)
-	} else if len(b.buckets) < b.maxBuckets {
-		b.buckets[k] = &one
+		b.buckets[k] = cur
+		ps.due = cur.due
 	} else {
-		b.dropped++
+		one.due = dueMs(k.target, k.minute)
+		ps.due = one.due
+		if len(b.buckets) < b.maxBuckets {
+			b.buckets[k] = one
+		} else {
+			b.dropped++
+		}
 	}
-	b.states[r.Target] = r
+	if prev, ok := b.states[r.Target]; ok {
+		ps.prompt = prev.prompt || prev.state != ps.state
+		ps.due = min(ps.due, prev.due)
+	}
+	ps.prompt = ps.prompt || !deferred
+	b.states[r.Target] = ps
 }
 
 func unixMinute(t time.Time) int64 { return t.Unix() / 60 }
 
-// Flush writes the buffered records in one transaction: history rows get the
-// buffered counts added, target rows get the latest counters. On failure the
-// records go back into the buffer for the next try and Healthy reports the
-// error until a flush succeeds.
+// Flush writes everything buffered, due or not, in one transaction: history
+// rows get the buffered counts added, target rows get the latest counters.
+// Close and Run's last flush use it; so can a caller that needs the rows on
+// disk now. On failure the records go back into the buffer for the next try
+// and Healthy reports the error until a flush succeeds.
 func (db *DB) Flush(ctx context.Context) error {
+	_, err := db.flush(ctx, db.now(), true)
+	return err
+}
+
+// flushDue is Run's periodic flush: it writes what is due at now (see the
+// policy above) and returns how many rows it wrote. Failures are handled as
+// in Flush.
+func (db *DB) flushDue(ctx context.Context, now time.Time) (int, error) {
+	return db.flush(ctx, now, false)
+}
+
+func (db *DB) flush(ctx context.Context, now time.Time, all bool) (int, error) {
 	db.flushMu.Lock()
 	defer db.flushMu.Unlock()
 
-	bk, st := db.buf.take()
-	if bk == nil && st == nil {
-		return nil
+	// The taken slices are reused from one flush to the next (under
+	// flushMu); cleared so they do not pin names between flushes.
+	bk, st := db.buf.take(now.UnixMilli(), all, db.buf.takenB[:0], db.buf.takenS[:0])
+	defer func() {
+		clear(bk)
+		clear(st)
+		db.buf.takenB, db.buf.takenS = bk[:0], st[:0]
+	}()
+	if len(bk) == 0 && len(st) == 0 {
+		return 0, nil
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error { return writeRecords(ctx, tx, bk, st, msOf(db.now())) })
 	if err != nil {
@@ -134,27 +274,35 @@ func (db *DB) Flush(ctx context.Context) error {
 		err = fmt.Errorf("flush probe records: %w", err)
 	}
 	db.setWriteErr(err)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return len(bk) + len(st), nil
 }
 
-func writeRecords(ctx context.Context, tx *sql.Tx, bk map[bucketKey]*bucket, st map[string]ProbeRecord, now int64) error {
-	hist, err := tx.PrepareContext(ctx, `
-		INSERT INTO history (target, minute, probes, failures, latency_sum_ms, latency_max_ms)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (target, minute) DO UPDATE SET
-			probes = probes + excluded.probes,
-			failures = failures + excluded.failures,
-			latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
-			latency_max_ms = max(latency_max_ms, excluded.latency_max_ms)`)
-	if err != nil {
-		return err
-	}
-	defer hist.Close()
-	for k, v := range bk {
-		if _, err := hist.ExecContext(ctx, k.target, k.minute, v.probes, v.failures,
-			v.latencySumMs, v.latencyMaxMs); err != nil {
+func writeRecords(ctx context.Context, tx *sql.Tx, bk []takenBucket, st []takenState, now int64) error {
+	if len(bk) > 0 {
+		hist, err := tx.PrepareContext(ctx, `
+			INSERT INTO history (target, minute, probes, failures, latency_sum_ms, latency_max_ms)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (target, minute) DO UPDATE SET
+				probes = probes + excluded.probes,
+				failures = failures + excluded.failures,
+				latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
+				latency_max_ms = max(latency_max_ms, excluded.latency_max_ms)`)
+		if err != nil {
 			return err
 		}
+		defer hist.Close()
+		for _, t := range bk {
+			if _, err := hist.ExecContext(ctx, t.key.target, t.key.minute, t.b.probes, t.b.failures,
+				t.b.latencySumMs, t.b.latencyMaxMs); err != nil {
+				return err
+			}
+		}
+	}
+	if len(st) == 0 {
+		return nil
 	}
 
 	// The alert engine's Commit writes state and since with each
@@ -174,8 +322,8 @@ func writeRecords(ctx context.Context, tx *sql.Tx, bk map[bucketKey]*bucket, st 
 		return err
 	}
 	defer state.Close()
-	for name, r := range st {
-		if _, err := state.ExecContext(ctx, name, r.State, msOf(r.Since), r.Failures, r.Successes, now); err != nil {
+	for _, t := range st {
+		if _, err := state.ExecContext(ctx, t.target, t.s.state, t.s.since, t.s.failures, t.s.successes, now); err != nil {
 			return err
 		}
 	}
@@ -211,11 +359,12 @@ func (db *DB) Healthy() error {
 	return db.lastErr.Load().(errBox).err
 }
 
-// Run flushes every FlushInterval and, once an hour (and once at start),
-// rolls minute history older than MinuteHistory up into hours and prunes
-// what is older than the retention; that pass runs in slices of at most
-// ~100 ms between flushes (see rollup.go). When ctx ends it flushes a last
-// time (for at most 5 s) and returns. The caller owns it: start it once in
+// Run writes what is due of the buffered records (flushDue) every
+// FlushInterval and, once an hour (and once at start), rolls minute history
+// older than MinuteHistory up into hours and prunes what is older than the
+// retention; that pass runs in slices of at most ~100 ms between flushes
+// (see rollup.go). When ctx ends it flushes everything a last time (for at
+// most 5 s) and returns. The caller owns it: start it once in
 // a goroutine, cancel ctx and wait for it before Close.
 func (db *DB) Run(ctx context.Context) {
 	flush := time.NewTicker(db.opts.FlushInterval)
@@ -237,7 +386,7 @@ func (db *DB) Run(ctx context.Context) {
 			// Not on ctx: a stop landing mid-flush must not fail it (and log
 			// a false store error); the flush is bounded on its own.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeFlushTimeout)
-			_ = db.Flush(fctx) // logged by setWriteErr; retried next tick
+			_, _ = db.flushDue(fctx, db.now()) // logged by setWriteErr; retried next tick
 			cancel()
 			m.slice(ctx)
 		case <-hourly.C:

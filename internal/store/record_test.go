@@ -219,3 +219,255 @@ func TestDB_Close_ReportsLostFlush(t *testing.T) {
 		t.Fatalf("close = %v, want the final flush's error", err)
 	}
 }
+
+// mustFlushDue runs flushDue at now and returns the rows it wrote.
+func mustFlushDue(tb testing.TB, db *DB, now time.Time) int {
+	tb.Helper()
+	n, err := db.flushDue(context.Background(), now)
+	if err != nil {
+		tb.Fatalf("flushDue at %v: %v", now, err)
+	}
+	return n
+}
+
+// stateRow reads a target's counters as written (zero when it has no row).
+func stateRow(tb testing.TB, db *DB, target string) TargetRecord {
+	tb.Helper()
+	recs, err := db.TargetRecords(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return recs[target]
+}
+
+func TestDB_FlushDue_BucketAfterItsMinute(t *testing.T) {
+	db := mustOpen(t, t.TempDir())
+	m0 := unixMinute(t0)
+	due := time.UnixMilli(dueMs("api", m0)).UTC()
+	if due.Before(t0.Add(time.Minute)) || !due.Before(t0.Add(2*time.Minute)) {
+		t.Fatalf("due %v: want within the minute after the bucket's", due)
+	}
+	// A run's extension: its state row is deferred with the bucket.
+	db.Record(ProbeRecord{Target: "api", At: t0.Add(10 * time.Second), OK: true, State: "UP", Since: t0, Successes: 5})
+	db.Record(ProbeRecord{Target: "api", At: t0.Add(20 * time.Second), OK: false, State: "UP", Since: t0, Failures: 1})
+	db.Record(ProbeRecord{Target: "api", At: t0.Add(30 * time.Second), OK: false, State: "UP", Since: t0, Failures: 2})
+
+	for _, now := range []time.Time{t0.Add(30 * time.Second), t0.Add(time.Minute), due.Add(-time.Millisecond)} {
+		mustFlushDue(t, db, now)
+		if n := countRows(t, db, "history"); n != 0 {
+			t.Fatalf("history rows at %v = %d, want 0: the bucket is due at %v", now, n, due)
+		}
+	}
+	if n := mustFlushDue(t, db, due); n != 1 {
+		t.Errorf("flushDue at the due time wrote %d rows, want 1 (the bucket)", n)
+	}
+	if p, f, s, m := historyRow(t, db, "api", m0); p != 3 || f != 2 || s != 0 || m != 0 {
+		t.Errorf("row = %d %d %d %d, want 3 probes 2 failures", p, f, s, m)
+	}
+	if n := mustFlushDue(t, db, due.Add(time.Hour)); n != 0 {
+		t.Errorf("a later flushDue wrote %d rows, want 0: each bucket is written once", n)
+	}
+	if err := db.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if p, _, _, _ := historyRow(t, db, "api", m0); p != 3 {
+		t.Errorf("probes after Flush = %d, want 3 (not written twice)", p)
+	}
+}
+
+func TestOffsetMs_Spread(t *testing.T) {
+	for _, format := range []string{"target-%05d", "https://svc-%d.example.com/healthz", "%d"} {
+		t.Run(format, func(t *testing.T) {
+			const n = 10_000
+			var perSecond [60]int
+			for i := range n {
+				name := fmt.Sprintf(format, i)
+				off := offsetMs(name)
+				if off >= 60_000 {
+					t.Fatalf("offset of %s = %d ms, want < 60 s", name, off)
+				}
+				if off != offsetMs(name) {
+					t.Fatalf("offset of %s is not stable", name)
+				}
+				perSecond[off/1000]++
+			}
+			mean := n / 60.0
+			for s, c := range perSecond {
+				if float64(c) > 3*mean || float64(c) < mean/3 {
+					t.Errorf("second %d holds %d buckets; mean %.0f", s, c, mean)
+				}
+			}
+		})
+	}
+}
+
+func TestDB_FlushDue_PromptAndDeferredStates(t *testing.T) {
+	m0 := unixMinute(t0)
+	rec := func(db *DB, target string, at time.Duration, state string, failures, successes int) {
+		db.Record(ProbeRecord{Target: target, At: t0.Add(at), OK: failures == 0, State: state, Since: t0,
+			Failures: failures, Successes: successes})
+	}
+
+	t.Run("a run's start is written by the next flush, its extension when due", func(t *testing.T) {
+		db := mustOpen(t, t.TempDir())
+		rec(db, "api", 0, "UP", 0, 1)
+		if n := mustFlushDue(t, db, t0.Add(time.Second)); n != 1 {
+			t.Errorf("flushDue wrote %d rows, want 1 (the state row, not the open bucket)", n)
+		}
+		if got := stateRow(t, db, "api"); got.Successes != 1 {
+			t.Fatalf("successes = %d, want 1", got.Successes)
+		}
+		rec(db, "api", 10*time.Second, "UP", 0, 2)
+		rec(db, "api", 20*time.Second, "UP", 0, 3)
+		if n := mustFlushDue(t, db, t0.Add(21*time.Second)); n != 0 {
+			t.Errorf("flushDue wrote %d rows, want 0: an extension waits for its bucket", n)
+		}
+		if got := stateRow(t, db, "api"); got.Successes != 1 {
+			t.Errorf("successes = %d before due, want 1", got.Successes)
+		}
+		// The next minute's records keep the first one's due time.
+		rec(db, "api", 70*time.Second, "UP", 0, 4)
+		due := time.UnixMilli(dueMs("api", m0))
+		if n := mustFlushDue(t, db, due); n != 2 {
+			t.Errorf("flushDue at the bucket's due wrote %d rows, want 2 (bucket and state)", n)
+		}
+		if got := stateRow(t, db, "api"); got.Successes != 4 {
+			t.Errorf("successes = %d at due, want 4 (the latest)", got.Successes)
+		}
+	})
+
+	t.Run("a prompt record replaced by a deferred one stays prompt", func(t *testing.T) {
+		db := mustOpen(t, t.TempDir())
+		rec(db, "api", 0, "UP", 1, 0)
+		rec(db, "api", 10*time.Second, "UP", 2, 0)
+		mustFlushDue(t, db, t0.Add(11*time.Second))
+		if got := stateRow(t, db, "api"); got.Failures != 2 {
+			t.Errorf("failures = %d, want 2: the run's start is in the pending record", got.Failures)
+		}
+	})
+
+	t.Run("a changed state is prompt", func(t *testing.T) {
+		db := mustOpen(t, t.TempDir())
+		rec(db, "api", 0, "UNKNOWN", 2, 0)
+		mustFlushDue(t, db, t0.Add(time.Second))
+		if got := stateRow(t, db, "api"); got.Name != "" {
+			t.Fatalf("row = %+v, want none yet (an extension)", got)
+		}
+		rec(db, "api", 10*time.Second, "DOWN", 3, 0)
+		mustFlushDue(t, db, t0.Add(11*time.Second))
+		if got := stateRow(t, db, "api"); got.State != "DOWN" || got.Failures != 3 {
+			t.Errorf("row = %+v, want DOWN with 3 failures", got)
+		}
+	})
+}
+
+func TestDB_Close_WritesEverything(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, dir)
+	// An open minute and a deferred state: nothing is due at t0.
+	db.Record(ProbeRecord{Target: "api", At: t0, OK: true, State: "UP", Since: t0, Successes: 7})
+	db.Record(ProbeRecord{Target: "db", At: t0, OK: false, State: "DOWN", Since: t0, Failures: 9})
+	if n := mustFlushDue(t, db, t0); n != 0 {
+		t.Fatalf("flushDue wrote %d rows, want 0", n)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, dir)
+	if p, f, _, _ := historyRow(t, db, "db", unixMinute(t0)); p != 1 || f != 1 {
+		t.Errorf("db history = %d probes %d failures, want 1 and 1", p, f)
+	}
+	historyRow(t, db, "api", unixMinute(t0))
+	if got := stateRow(t, db, "api"); got.Successes != 7 {
+		t.Errorf("api successes = %d, want 7", got.Successes)
+	}
+	if got := stateRow(t, db, "db"); got.Failures != 9 {
+		t.Errorf("db failures = %d, want 9", got.Failures)
+	}
+}
+
+func TestDB_FlushDue_FailureRestores(t *testing.T) {
+	db := mustOpen(t, t.TempDir())
+	m0 := unixMinute(t0)
+	due := time.UnixMilli(dueMs("api", m0))
+	db.sql.SetMaxOpenConns(1)
+	if _, err := db.sql.Exec(`PRAGMA query_only = 1`); err != nil {
+		t.Fatal(err)
+	}
+	db.Record(ProbeRecord{Target: "api", At: t0, OK: false, State: "UP", Since: t0, Failures: 1})
+	if _, err := db.flushDue(context.Background(), due); err == nil {
+		t.Fatal("flushDue succeeded on a read-only connection")
+	}
+	if db.Healthy() == nil {
+		t.Error("healthy = nil after a failed flushDue")
+	}
+	// What the failed flush took is back, still counted by reads, and joined
+	// by what arrives meanwhile; the run's start stays prompt under a newer
+	// extension.
+	db.Record(ProbeRecord{Target: "api", At: t0.Add(10 * time.Second), OK: false, State: "UP", Since: t0, Failures: 2})
+	if u := uptimeProbes(t, db, "api", t0); u != 2 {
+		t.Errorf("uptime over %d probes during the outage, want 2", u)
+	}
+	if _, err := db.sql.Exec(`PRAGMA query_only = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if n := mustFlushDue(t, db, due); n != 2 {
+		t.Errorf("flushDue after recovery wrote %d rows, want 2", n)
+	}
+	if db.Healthy() != nil {
+		t.Errorf("healthy = %v after recovery", db.Healthy())
+	}
+	if p, f, _, _ := historyRow(t, db, "api", m0); p != 2 || f != 2 {
+		t.Errorf("history = %d probes %d failures, want 2 and 2", p, f)
+	}
+	if got := stateRow(t, db, "api"); got.Failures != 2 {
+		t.Errorf("failures = %d, want 2", got.Failures)
+	}
+
+	t.Run("prompt stays prompt", func(t *testing.T) {
+		if _, err := db.sql.Exec(`PRAGMA query_only = 1`); err != nil {
+			t.Fatal(err)
+		}
+		db.Record(ProbeRecord{Target: "web", At: t0, OK: true, State: "UP", Since: t0, Successes: 1})
+		if _, err := db.flushDue(context.Background(), t0); err == nil {
+			t.Fatal("flushDue succeeded on a read-only connection")
+		}
+		db.Record(ProbeRecord{Target: "web", At: t0.Add(time.Second), OK: true, State: "UP", Since: t0, Successes: 2})
+		if _, err := db.sql.Exec(`PRAGMA query_only = 0`); err != nil {
+			t.Fatal(err)
+		}
+		mustFlushDue(t, db, t0.Add(time.Second))
+		if got := stateRow(t, db, "web"); got.Successes != 2 {
+			t.Errorf("successes = %d, want 2 (written by the next flush)", got.Successes)
+		}
+	})
+}
+
+func uptimeProbes(tb testing.TB, db *DB, target string, since time.Time) int64 {
+	tb.Helper()
+	all, err := db.UptimeAll(context.Background(), since)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return all[target].Probes
+}
+
+func TestBuffer_RestoreUnderNewerRecords(t *testing.T) {
+	db := mustOpen(t, t.TempDir())
+	m0 := unixMinute(t0)
+	db.Record(ProbeRecord{Target: "api", At: t0, OK: true, State: "UP", Since: t0, Successes: 1})
+	bk, st := db.buf.take(0, true, nil, nil) // as a flush would, then fails
+	// Arriving while the flush runs: an extension (deferred on its own) in
+	// the same bucket.
+	db.Record(ProbeRecord{Target: "api", At: t0.Add(10 * time.Second), OK: false, State: "UP", Since: t0, Successes: 2})
+	db.buf.restore(bk, st)
+
+	b := db.buf.buckets[bucketKey{"api", m0}]
+	if b.probes != 2 || b.failures != 1 || b.due != dueMs("api", m0) {
+		t.Errorf("bucket = %+v, want 2 probes 1 failure due %d", b, dueMs("api", m0))
+	}
+	s := db.buf.states["api"]
+	if s.successes != 2 || !s.prompt {
+		t.Errorf("state = %+v, want the newer record (2 successes), prompt as the taken one was", s)
+	}
+}
