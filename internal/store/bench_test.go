@@ -83,6 +83,46 @@ func BenchmarkRecordFlush(b *testing.B) {
 	b.ReportMetric(float64(rows)/float64(b.N), "rows/s")
 }
 
+// BenchmarkBufferSecond is BenchmarkRecordFlush without the disk: per op,
+// one simulated second's 1,000 Records at 10,000 targets and the take of
+// what is due (which Records wait for, under the buffer's mutex). It
+// reports take-µs: the take's own time per second.
+func BenchmarkBufferSecond(b *testing.B) {
+	const (
+		targets = 10_000
+		every   = 10
+	)
+	db := mustOpen(b, b.TempDir())
+	names := make([]string, targets)
+	for i := range names {
+		names[i] = fmt.Sprintf("target-%05d", i)
+	}
+	var bk []takenBucket
+	var st []takenState
+	var took time.Duration
+	second := func(s int) {
+		at := t0.Add(time.Duration(s) * time.Second)
+		for j := s % every; j < targets; j += every {
+			db.Record(ProbeRecord{Target: names[j], At: at.Add(time.Duration(j%1000) * time.Millisecond),
+				OK: true, State: "UP", Since: t0, Successes: s/every + 2})
+		}
+		start := time.Now()
+		bk, st = db.buf.take(at.Add(time.Second).UnixMilli(), false, bk[:0], st[:0])
+		took += time.Since(start)
+	}
+	const warmup = 180
+	for s := range warmup {
+		second(s)
+	}
+	took = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		second(warmup + i)
+	}
+	b.ReportMetric(float64(took.Microseconds())/float64(b.N), "take-µs")
+}
+
 // BenchmarkRecord measures Record alone: what a probing goroutine pays.
 func BenchmarkRecord(b *testing.B) {
 	db := mustOpen(b, b.TempDir())

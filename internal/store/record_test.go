@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -469,5 +470,113 @@ func TestBuffer_RestoreUnderNewerRecords(t *testing.T) {
 	s := db.buf.states["api"]
 	if s.successes != 2 || !s.prompt {
 		t.Errorf("state = %+v, want the newer record (2 successes), prompt as the taken one was", s)
+	}
+}
+
+// checkIndex fails unless the buffer's index covers it: every bucket has an
+// entry at its due time, every deferred record one at its due time, and
+// every prompt record's target is listed in prompts.
+func checkIndex(tb testing.TB, b *buffer) {
+	tb.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	at := make(map[dueEntry]bool)
+	targetAt := make(map[string]map[int64]bool)
+	for sec, q := range b.slots {
+		for _, e := range q {
+			if floorDiv(e.due, 1000) != sec {
+				tb.Fatalf("entry %+v in slot %d", e, sec)
+			}
+			at[e] = true
+			if targetAt[e.key.target] == nil {
+				targetAt[e.key.target] = make(map[int64]bool)
+			}
+			targetAt[e.key.target][e.due] = true
+		}
+	}
+	for k, v := range b.buckets {
+		if v.due != dueMs(k.target, k.minute) || !at[dueEntry{k, v.due}] {
+			tb.Fatalf("bucket %+v due %d: no entry", k, v.due)
+		}
+	}
+	prompt := make(map[string]bool)
+	for _, name := range b.prompts {
+		prompt[name] = true
+	}
+	for name, s := range b.states {
+		if s.prompt && !prompt[name] {
+			tb.Fatalf("prompt record of %s not listed", name)
+		}
+		if !s.prompt && !targetAt[name][s.due] {
+			tb.Fatalf("deferred record of %s due %d: no entry", name, s.due)
+		}
+	}
+}
+
+// TestBuffer_IndexCoversEverything drives the buffer through random
+// records, due and full flushes, and failed flushes, checking the index
+// after each step; at the end a flushDue far in the future must write
+// everything, and every probe must be in history once.
+func TestBuffer_IndexCoversEverything(t *testing.T) {
+	db, err := Open(context.Background(), t.TempDir(), Options{Now: func() time.Time { return t0 }, MaxBuckets: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.sql.SetMaxOpenConns(1)
+	rng := rand.New(rand.NewPCG(1, 2))
+	counters := []int{0, 1, 2, 5}
+	var now time.Time = t0
+	readOnly := false
+	for step := range 3000 {
+		switch op := rng.IntN(100); {
+		case op < 80:
+			f, s := counters[rng.IntN(4)], counters[rng.IntN(4)]
+			db.Record(ProbeRecord{Target: fmt.Sprintf("t%d", rng.IntN(40)),
+				At: now.Add(time.Duration(rng.IntN(240)-120) * time.Second),
+				OK: f == 0, State: []string{"UP", "DOWN"}[rng.IntN(2)], Since: t0, Failures: f, Successes: s})
+		case op < 93:
+			now = now.Add(time.Duration(rng.IntN(20_000)) * time.Millisecond)
+			// With nothing due, flushDue writes nothing and succeeds.
+			if _, err := db.flushDue(context.Background(), now); err != nil && !readOnly {
+				t.Fatalf("step %d: flushDue = %v with read-only %v", step, err, readOnly)
+			}
+		case op < 95:
+			if err := db.Flush(context.Background()); err != nil && !readOnly {
+				t.Fatalf("step %d: Flush = %v with read-only %v", step, err, readOnly)
+			}
+		default:
+			readOnly = !readOnly
+			if _, err := db.sql.Exec(fmt.Sprintf(`PRAGMA query_only = %t`, readOnly)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkIndex(t, &db.buf)
+	}
+	if readOnly {
+		if _, err := db.sql.Exec(`PRAGMA query_only = 0`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.buf.mu.Lock()
+	var buffered int64
+	for _, b := range db.buf.buckets {
+		buffered += b.probes
+	}
+	db.buf.mu.Unlock()
+	var before int64
+	if err := db.sql.QueryRow(`SELECT COALESCE(SUM(probes), 0) FROM history`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	mustFlushDue(t, db, now.Add(time.Hour))
+	if n, m := len(db.buf.buckets), len(db.buf.states); n != 0 || m != 0 {
+		t.Fatalf("after a flushDue an hour on: %d buckets and %d records left", n, m)
+	}
+	var after int64
+	if err := db.sql.QueryRow(`SELECT COALESCE(SUM(probes), 0) FROM history`).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != before+buffered {
+		t.Errorf("history holds %d probes, want %d + %d buffered", after, before, buffered)
 	}
 }
