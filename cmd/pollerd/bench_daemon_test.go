@@ -40,7 +40,9 @@ import (
 //     success_threshold of 2, every target goes UNKNOWN → UP here, one
 //     transition and one store commit each), cpu_cores_21_35s (steady).
 //   - rss_MB_at_10s, rss_MB_at_30s, rss_MB_max: VmRSS; flat means the two
-//     samples agree.
+//     samples agree. rss_anon_MB_at_30s and rss_file_MB_at_30s are its
+//     parts: anonymous memory (Go heap, stacks, SQLite's allocations) and
+//     mapped file pages (mostly the binary's own code).
 //   - probes_pct_of_schedule: healthy requests whose scheduled instant (the
 //     target's phase, as the monitor computes it) lies in [10 s, 30 s),
 //     over the instants there (two per target).
@@ -211,10 +213,15 @@ func (s *targetServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // sample is one reading of the daemon's /proc files.
 type sample struct {
-	at    time.Duration // since the daemon was exec'd
-	cpu   time.Duration // utime + stime
-	rssKB int64
+	at  time.Duration // since the daemon was exec'd
+	cpu time.Duration // utime + stime
+	rss procMem
 }
+
+// procMem is a process's resident memory in KiB: VmRSS, and its parts
+// RssAnon (heap, stacks, the runtime's and SQLite's allocations) and
+// RssFile (pages of the binary and mapped files).
+type procMem struct{ total, anon, file int64 }
 
 func runDaemonOnce(b *testing.B, bin string, healthy, hanging, iter int) benchResult {
 	ts := &targetServer{arrivals: make([][]time.Time, healthy), hangs: make([]int, hanging)}
@@ -287,13 +294,16 @@ func runDaemonOnce(b *testing.B, bin string, healthy, hanging, iter int) benchRe
 	ts.mu.Unlock()
 
 	r := analyzeArrivals(arrivals, start)
-	cpuCores, rss10, rss30, rssMax := procFigures(samples)
+	cpuCores, memAt, rssMax := procFigures(samples)
 	r["cpu_cores"] = cpuCores(steadyFrom, benchRun)
 	r["cpu_cores_0_10s"] = cpuCores(0, steadyFrom)
 	r["cpu_cores_10_20s"] = cpuCores(steadyFrom, 2*benchInterval)
 	r["cpu_cores_21_35s"] = cpuCores(2*benchInterval+time.Second, benchRun)
-	r["rss_MB_at_10s"], r["rss_MB_at_30s"], r["rss_MB_max"] = rss10, rss30, rssMax
-	r["rss_MB_last"] = float64(samples[len(samples)-1].rssKB) / 1024
+	mb := func(kb int64) float64 { return float64(kb) / 1024 }
+	m10, m30 := memAt(10*time.Second), memAt(30*time.Second)
+	r["rss_MB_at_10s"], r["rss_MB_at_30s"], r["rss_MB_max"] = mb(m10.total), mb(m30.total), rssMax
+	r["rss_anon_MB_at_30s"], r["rss_file_MB_at_30s"] = mb(m30.anon), mb(m30.file)
+	r["rss_MB_last"] = mb(samples[len(samples)-1].rss.total)
 	hangTargets, hangReqs := 0, 0
 	for _, n := range hangs {
 		hangReqs += n
@@ -394,7 +404,7 @@ func sampleDaemon(b *testing.B, pid int, start time.Time, exited <-chan struct{}
 		if err != nil {
 			b.Fatalf("read /proc/%d: %v", pid, err)
 		}
-		samples = append(samples, sample{at: at, cpu: cpu, rssKB: rss})
+		samples = append(samples, sample{at: at, cpu: cpu, rss: rss})
 		twMax = max(twMax, timeWait())
 	}
 	return samples, twMax
@@ -404,38 +414,46 @@ func sampleDaemon(b *testing.B, pid int, start time.Time, exited <-chan struct{}
 // Linux architecture Go supports (getconf CLK_TCK needs cgo to ask).
 const clockTick = 10 * time.Millisecond
 
-// readProc returns the process's utime+stime (all threads) and VmRSS.
-func readProc(pid int) (time.Duration, int64, error) {
+// readProc returns the process's utime+stime (all threads) and resident
+// memory.
+func readProc(pid int) (time.Duration, procMem, error) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, procMem{}, err
 	}
 	// Fields after the command name, which is in parentheses and may hold
 	// spaces: state is field 3, utime 14 and stime 15.
 	i := strings.LastIndexByte(string(stat), ')')
 	f := strings.Fields(string(stat[i+1:]))
 	if len(f) < 13 {
-		return 0, 0, fmt.Errorf("short stat line %q", stat)
+		return 0, procMem{}, fmt.Errorf("short stat line %q", stat)
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("stat times %q %q", f[11], f[12])
+		return 0, procMem{}, fmt.Errorf("stat times %q %q", f[11], f[12])
 	}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, procMem{}, err
 	}
+	var m procMem
+	fields := map[string]*int64{"VmRSS:": &m.total, "RssAnon:": &m.anon, "RssFile:": &m.file}
 	for line := range strings.Lines(string(status)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0, 0, fmt.Errorf("VmRSS %q: %w", rest, err)
+		for name, dst := range fields {
+			if rest, ok := strings.CutPrefix(line, name); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				if err != nil {
+					return 0, procMem{}, fmt.Errorf("%s %q: %w", name, rest, err)
+				}
+				*dst = kb
 			}
-			return time.Duration(utime+stime) * clockTick, kb, nil
 		}
 	}
-	return 0, 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	if m.total == 0 {
+		return 0, procMem{}, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	}
+	return time.Duration(utime+stime) * clockTick, m, nil
 }
 
 // timeWait is the machine's TIME_WAIT socket count, or -1 if unreadable.
@@ -459,9 +477,9 @@ func timeWait() int {
 	return -1
 }
 
-// procFigures reduces the samples: CPU cores over [from, to] (the
-// samples nearest), and RSS in MB near 10 s and 30 s, and at most.
-func procFigures(samples []sample) (cpuCores func(from, to time.Duration) float64, rss10, rss30, rssMax float64) {
+// procFigures reduces the samples: CPU cores over [from, to] and resident
+// memory at d (the samples nearest), and the most VmRSS in MB.
+func procFigures(samples []sample) (cpuCores func(from, to time.Duration) float64, memAt func(d time.Duration) procMem, rssMax float64) {
 	nearest := func(d time.Duration) sample {
 		best := samples[0]
 		for _, s := range samples {
@@ -479,9 +497,9 @@ func procFigures(samples []sample) (cpuCores func(from, to time.Duration) float6
 		return float64(t.cpu-f.cpu) / float64(t.at-f.at)
 	}
 	for _, s := range samples {
-		rssMax = max(rssMax, float64(s.rssKB)/1024)
+		rssMax = max(rssMax, float64(s.rss.total)/1024)
 	}
-	return cpuCores, float64(nearest(10*time.Second).rssKB) / 1024, float64(nearest(30*time.Second).rssKB) / 1024, rssMax
+	return cpuCores, func(d time.Duration) procMem { return nearest(d).rss }, rssMax
 }
 
 // analyzeArrivals computes the schedule figures from the healthy targets'
