@@ -293,7 +293,7 @@ func runDaemonOnce(b *testing.B, bin string, healthy, hanging, iter int) benchRe
 	hangs := slices.Clone(ts.hangs)
 	ts.mu.Unlock()
 
-	r := analyzeArrivals(arrivals, start)
+	r := analyzeArrivals(b, arrivals, start)
 	cpuCores, memAt, rssMax := procFigures(samples)
 	r["cpu_cores"] = cpuCores(steadyFrom, benchRun)
 	r["cpu_cores_0_10s"] = cpuCores(0, steadyFrom)
@@ -504,11 +504,12 @@ func procFigures(samples []sample) (cpuCores func(from, to time.Duration) float6
 
 // analyzeArrivals computes the schedule figures from the healthy targets'
 // arrivals, using the phase the monitor gives each target's name.
-func analyzeArrivals(arrivals [][]time.Time, start time.Time) benchResult {
+func analyzeArrivals(b *testing.B, arrivals [][]time.Time, start time.Time) benchResult {
 	r := benchResult{}
 	var firstLast time.Time
 	missed, due, got := 0, 0, 0
 	var late, lateSteady, jitter []float64
+	lateBy5s := make([][]float64, int(benchRun/(5*time.Second))+1) // by scheduled instant
 	from, to := start.Add(steadyFrom), start.Add(steadyTo)
 	for i, as := range arrivals {
 		sched := monitor.NewIntervalSchedule(healthyName(i), benchInterval)
@@ -522,6 +523,11 @@ func analyzeArrivals(arrivals [][]time.Time, start time.Time) benchResult {
 			due++
 		}
 		for j, a := range as {
+			if p := sched.Prev(a); p.After(start) {
+				if w := int(p.Sub(start) / (5 * time.Second)); w < len(lateBy5s) {
+					lateBy5s[w] = append(lateBy5s[w], msOf(a.Sub(p)))
+				}
+			}
 			if p := sched.Prev(a); !p.Before(from) && p.Before(to) {
 				got++
 				late = append(late, msOf(a.Sub(p)))
@@ -544,6 +550,13 @@ func analyzeArrivals(arrivals [][]time.Time, start time.Time) benchResult {
 	r["late_p50_ms"], r["late_p99_ms"] = percentile(late, 50), percentile(late, 99)
 	r["late_p99_ms_20_30s"] = percentile(lateSteady, 99)
 	r["jitter_p50_ms"], r["jitter_p99_ms"] = percentile(jitter, 50), percentile(jitter, 99)
+	var windows []string
+	for w, xs := range lateBy5s {
+		if len(xs) > 0 {
+			windows = append(windows, fmt.Sprintf("%d-%ds %.1f/%.1f", 5*w, 5*w+5, percentile(xs, 50), percentile(xs, 99)))
+		}
+	}
+	b.Logf("lateness p50/p99 ms by scheduled instant: %s", strings.Join(windows, ", "))
 	return r
 }
 
