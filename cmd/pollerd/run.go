@@ -45,7 +45,7 @@ func newRunCmd() *cobra.Command {
 			}
 			log := newLogger(cfg.Log, cmd.ErrOrStderr())
 			defer func() { _ = log.Sync() }()
-			setGCPercent() // gc.go
+			setGCPercent()          // gc.go
 			defer startPprof(log)() // only with POLLERD_PPROF_ADDR set (pprof.go)
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
