@@ -78,6 +78,10 @@ func Run(ctx context.Context, cfg *config.Config, log *zap.Logger, hup <-chan os
 	db, err := store.Open(ctx, cfg.StateDir, store.Options{
 		Logger:    log.Named("store"),
 		Retention: time.Duration(cfg.History.RetentionDays) * 24 * time.Hour,
+		// A target adds a history bucket a minute, and ~2 are buffered in
+		// steady state: room for 20 minutes of a disk that cannot be
+		// written, whatever the number of targets.
+		MaxBuckets: max(100_000, 20*len(cfg.Targets)),
 	})
 	if err != nil {
 		return err
