@@ -144,13 +144,14 @@ func BenchmarkRecord(b *testing.B) {
 // table grows as they do in a live file. It reports:
 //
 //   - bytes/target/day: growth per target and day once the minute window is
-//     full (days 60 to 90: hour buckets only), packed (VACUUM INTO a copy);
+//     full (days 60 to 90: hour and day buckets only), packed (VACUUM INTO
+//     a copy);
 //   - bytes/target@90d: the whole database per target at 90 days, packed;
 //   - file-bytes/target@90d: the live file per target at 90 days, as it sits
 //     on disk (pages freed by the rollup are reused, not returned);
-//   - minute-bytes/target/day: one day of minute buckets, packed: what each
-//     day cost before the rollup existed, and what each of the 2 minute days
-//     costs now.
+//   - minute-bytes/target/day: the first day of history, packed: its minute
+//     buckets (what each day cost before the rollup existed, and what each
+//     of the 2 minute days costs now) and its hour and day buckets.
 //
 // Run it with -benchtime=1x: each op builds a fresh database.
 func BenchmarkHistoryGrowth(b *testing.B) {
@@ -191,6 +192,24 @@ func BenchmarkHistoryGrowth(b *testing.B) {
 				SELECT printf('target-%04d', i), ?2 + k, 6, (?2 + k + i) % 97 = 0, 570, 170 FROM m, t
 				ORDER BY k, i`, targets, unixMinute(hourStart), step*60); err != nil {
 				b.Fatal(err)
+			}
+			// Copy-up, as the flushes do it: the same minutes into their
+			// hours and days.
+			for _, up := range []struct{ table, col, div string }{
+				{"history_hourly", "hour", "60"}, {"history_daily", "day", "1440"},
+			} {
+				if _, err := db.sql.ExecContext(ctx, `
+					INSERT INTO `+up.table+` (target, `+up.col+`, probes, failures, latency_sum_ms, latency_max_ms)
+					SELECT target, minute / `+up.div+`, SUM(probes), SUM(failures), SUM(latency_sum_ms), MAX(latency_max_ms)
+					FROM history WHERE minute >= ?1 AND minute < ?2 GROUP BY 1, 2
+					ON CONFLICT DO UPDATE SET
+						probes = probes + excluded.probes,
+						failures = failures + excluded.failures,
+						latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
+						latency_max_ms = max(latency_max_ms, excluded.latency_max_ms)`,
+					unixMinute(hourStart), unixMinute(hourStart)+step*60); err != nil {
+					b.Fatal(err)
+				}
 			}
 			now = hourStart.Add(step * time.Hour)
 			m := maintainer{db: db}
@@ -258,7 +277,8 @@ func BenchmarkOpen(b *testing.B) {
 
 // BenchmarkOpen10kTargets90Days measures start-up over a full history:
 // 10,000 targets with 90 days of it as the rollup leaves it (48 h of minute
-// buckets, 88 days of hour buckets: 50 million rows, about 1.5 GB), built
+// buckets, 90 days of hour and of day buckets: 51 million rows, about
+// 1.8 GB), built
 // once in bulk (one transaction, in key order, outside the timer). One op is
 // Open (with its integrity check) plus TargetRecords, what the daemon does
 // before it schedules the targets; it reports s/start and the database's
@@ -334,9 +354,12 @@ func BenchmarkOpen10kTargets90Days(b *testing.B) {
 
 // buildHistory fills the database in dir (already migrated) with targets
 // targets ("target-00042"), their state rows, and days of history ending at
-// t0 as the rollup leaves it: hour buckets before t0-MinuteHistory, minute
-// buckets after. It writes in key order in one transaction on a connection
-// without journal, which is as fast as SQLite inserts go.
+// t0 as the flushes and the rollup leave it: minute buckets from
+// t0-MinuteHistory's hour on, hour and day buckets for the whole span, each
+// the sum of what it covers (the hours of the minute window are their
+// minutes' sums, computed in closed form). It writes in key order in one
+// transaction on a connection without journal, which is as fast as SQLite
+// inserts go.
 func buildHistory(tb testing.TB, dir string, targets, days int) {
 	tb.Helper()
 	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+
@@ -360,16 +383,25 @@ func buildHistory(tb testing.TB, dir string, targets, days int) {
 		{`WITH RECURSIVE t(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM t WHERE i + 1 < ?1)
 			INSERT INTO target_state (name, state, since, failures, successes, updated_at)
 			SELECT printf('target-%05d', i), 'UP', ?2, 0, 2, ?2 FROM t`, []any{targets, msOf(t0)}},
+		// Before the cutoff an hour fails one probe in 53 hours; after it,
+		// its minutes' sums: one failed minute when a minute k of the hour
+		// has (k + i) % 97 = 0, which happens at most once in 60.
 		{`WITH RECURSIVE t(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM t WHERE i + 1 < ?1),
-			h(k) AS (SELECT ?2 UNION ALL SELECT k + 1 FROM h WHERE k + 1 < ?3)
+			h(k) AS (SELECT ?2 UNION ALL SELECT k + 1 FROM h WHERE k + 1 < ?4)
 			INSERT INTO history_hourly (target, hour, probes, failures, latency_sum_ms, latency_max_ms)
-			SELECT printf('target-%05d', i), k, 360, (k + i) % 53 = 0, 34200, 170 FROM t, h`,
-			[]any{targets, firstHour, cutoff}},
+			SELECT printf('target-%05d', i), k, 360,
+				CASE WHEN k < ?3 THEN (k + i) % 53 = 0 ELSE (97 - (k * 60 + i) % 97) % 97 < 60 END,
+				34200, 170 FROM t, h`,
+			[]any{targets, firstHour, cutoff, unixHour(t0)}},
 		{`WITH RECURSIVE t(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM t WHERE i + 1 < ?1),
 			m(k) AS (SELECT ?2 UNION ALL SELECT k + 1 FROM m WHERE k + 1 < ?3)
 			INSERT INTO history (target, minute, probes, failures, latency_sum_ms, latency_max_ms)
 			SELECT printf('target-%05d', i), k, 6, (k + i) % 97 = 0, 570, 170 FROM t, m`,
 			[]any{targets, cutoff * 60, unixMinute(t0)}},
+		// Read in key order, grouped in key order: appended in key order.
+		{`INSERT INTO history_daily (target, day, probes, failures, latency_sum_ms, latency_max_ms)
+			SELECT target, hour / 24, SUM(probes), SUM(failures), SUM(latency_sum_ms), MAX(latency_max_ms)
+			FROM history_hourly GROUP BY target, hour / 24`, nil},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 			tb.Fatal(err)
@@ -377,5 +409,36 @@ func buildHistory(tb testing.TB, dir string, targets, days int) {
 	}
 	if err := tx.Commit(); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// buildHistory's rows keep copy-up: the hours of the minute window are
+// their minutes' sums and every day is its hours' sum.
+func TestBuildHistory_CopiedUp(t *testing.T) {
+	dir := t.TempDir()
+	if err := mustOpen(t, dir).Close(); err != nil {
+		t.Fatal(err)
+	}
+	buildHistory(t, dir, 4, 3)
+	db := mustOpen(t, dir)
+	cutoff := unixHour(t0.Add(-MinuteHistory))
+	const sums = `SUM(probes), SUM(failures), SUM(latency_sum_ms), MAX(latency_max_ms)`
+	hours := `SELECT target, hour, probes, failures, latency_sum_ms, latency_max_ms FROM history_hourly WHERE hour >= ` +
+		fmt.Sprint(cutoff)
+	minutes := `SELECT target, minute / 60, ` + sums + ` FROM history GROUP BY 1, 2`
+	days := `SELECT target, day, probes, failures, latency_sum_ms, latency_max_ms FROM history_daily`
+	daysOfHours := `SELECT target, hour / 24, ` + sums + ` FROM history_hourly GROUP BY 1, 2`
+	for _, pair := range [][2]string{{hours, minutes}, {minutes, hours}, {days, daysOfHours}, {daysOfHours, days}} {
+		var n int
+		if err := db.sql.QueryRow(`SELECT COUNT(*) FROM (` + pair[0] + ` EXCEPT ` + pair[1] + `)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d rows of %q not in %q", n, pair[0], pair[1])
+		}
+	}
+	var failed int
+	if err := db.sql.QueryRow(`SELECT SUM(failures) FROM history_hourly WHERE hour >= ?`, cutoff).Scan(&failed); err != nil || failed == 0 {
+		t.Errorf("failures in the minute window's hours = %d, %v", failed, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/pollerd/pollerd/internal/incident"
@@ -58,10 +60,14 @@ type UptimeOf struct {
 
 // UptimeAll is Uptime for every target at once: the status API asks for
 // thousands of targets. Targets with no probes are absent. A bucket counts
-// when it contains or follows since: minute buckets for the last
-// MinuteHistory, hour buckets before (so a since older than that counts from
-// the start of its hour). Rollup moves probes from minutes to hours without
-// copying, so the sum is the same before and after it.
+// when it contains or follows since: minute buckets when since is within
+// MinuteHistory of now, else from the start of since's hour (the minutes
+// are gone; its hour bucket counts whole). Each probe is in its minute, its
+// hour and its day bucket (see rollup.go), so it reads one of them per
+// probe: the minutes up to the first hour boundary, the hours up to the
+// first day boundary, the days after. That is at most 59 + 23 rows per
+// target and a row per day, and the sum is the same before and after a
+// rollup (which deletes only minutes whose hours hold them).
 func (db *DB) UptimeAll(ctx context.Context, since time.Time) (map[string]UptimeOf, error) {
 	sums := make(map[string]DayCounts)
 	add := func(name string, _, probes, failures int64) {
@@ -70,7 +76,8 @@ func (db *DB) UptimeAll(ctx context.Context, since time.Time) (map[string]Uptime
 		s.Failures += failures
 		sums[name] = s
 	}
-	if err := db.readHistory(ctx, unixMinute(since), 0, add); err != nil {
+	from, spans := uptimeCover(unixMinute(since), db.now())
+	if err := db.readHistory(ctx, from, spans, 0, add); err != nil {
 		return nil, fmt.Errorf("uptime: %w", err)
 	}
 	out := make(map[string]UptimeOf, len(sums))
@@ -80,6 +87,28 @@ func (db *DB) UptimeAll(ctx context.Context, since time.Time) (map[string]Uptime
 		}
 	}
 	return out, nil
+}
+
+// uptimeCover returns the disjoint cover of the history from the unix
+// minute m on that UptimeAll reads at now, and the unix minute it starts at:
+// m when minute rows for m are still kept, else the start of m's hour.
+//
+// Run's pass at a time p deletes the minutes before the hour of
+// p-MinuteHistory, and p is not after now, so the minutes from the hour of
+// now-MinuteHistory on are all kept.
+func uptimeCover(m int64, now time.Time) (from int64, spans []historySpan) {
+	from = m
+	h1 := floorDiv(m+59, 60) // first hour boundary at or after m
+	if m < unixHour(now.Add(-MinuteHistory))*60 {
+		h1 = floorDiv(m, 60)
+		from = h1 * 60
+	}
+	d1 := floorDiv(h1+23, 24) // first day boundary at or after h1
+	return from, []historySpan{
+		{"history", "minute", 1, from, h1 * 60},
+		{"history_hourly", "hour", 60, h1, d1 * 24},
+		{"history_daily", "day", 1440, d1, math.MaxInt64},
+	}
 }
 
 // DayCounts is one target's probes and failures on one UTC day. It is an
@@ -93,9 +122,9 @@ type DayCounts = struct {
 // last days UTC days, up to and including now's (so far): entry i is the
 // day that starts days-1-i days before the start of now's day, so the last
 // entry is today. Days without probes are zero; targets with no probes in
-// the span are absent. This is what the status page's 90-day bars read: day
-// boundaries fall on hour boundaries, so it reads the same numbers whether
-// a day's probes sit in minute or in hour buckets.
+// the span are absent. This is what the status page's 90-day bars read: one
+// day bucket per target and day (each holds every probe of its day, today's
+// up to the last flush, plus the buffered ones).
 func (db *DB) DailyUptime(ctx context.Context, days int, now time.Time) (map[string][]DayCounts, error) {
 	if days <= 0 {
 		return nil, nil
@@ -115,7 +144,8 @@ func (db *DB) DailyUptime(ctx context.Context, days int, now time.Time) (map[str
 		d[i].Probes += probes
 		d[i].Failures += failures
 	}
-	if err := db.readHistory(ctx, first*1440, 1440, add); err != nil {
+	spans := []historySpan{{"history_daily", "day", 1440, first, first + int64(days)}}
+	if err := db.readHistory(ctx, first*1440, spans, 1440, add); err != nil {
 		return nil, fmt.Errorf("daily uptime: %w", err)
 	}
 	return out, nil
@@ -134,17 +164,16 @@ func (db *DB) DailyUptime(ctx context.Context, days int, now time.Time) (map[str
 // copy and not in the snapshot; one an earlier flush wrote is in the
 // snapshot and no longer in the buffer.
 //
-// The buffered buckets count from the minute from on, as the minute rows do
-// (a bucket buffered past MinuteHistory, after a long write outage, counts
-// as a minute although its hour may already be rolled up).
-func (db *DB) readHistory(ctx context.Context, from, groupMinutes int64,
+// The buffered buckets count from the minute from on, where spans start:
+// they are in no table yet, so they count whatever spans cover them.
+func (db *DB) readHistory(ctx context.Context, from int64, spans []historySpan, groupMinutes int64,
 	fn func(name string, group, probes, failures int64)) error {
 	tx, pending, err := db.historySnapshot(ctx, from)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only
-	if err := sumHistory(ctx, tx, from, groupMinutes, fn); err != nil {
+	if err := sumHistory(ctx, tx, spans, groupMinutes, fn); err != nil {
 		return err
 	}
 	for _, p := range pending {
@@ -177,64 +206,87 @@ func (db *DB) historySnapshot(ctx context.Context, from int64) (*sql.Tx, []taken
 	return tx, db.buf.pendingFrom(from, nil), nil
 }
 
-// sumHistory adds up each target's history from the unix minute from on,
-// per group of groupMinutes (a multiple of 60; 0 for one group), over both
-// the minute and the hour buckets, and calls fn per table, target and group
-// (group is unix minute / groupMinutes, or 0). An hour bucket counts when
-// it contains or follows from.
+// historySpan is one table's part of a read: the rows with lo <= col < hi.
+type historySpan struct {
+	table, col string
+	minutes    int64 // minutes per unit of col
+	lo, hi     int64 // in units of col
+}
+
+// sumHistory adds up each target's rows in spans (which must not overlap in
+// time: each probe is in every table), per group of groupMinutes (a multiple
+// of every span's minutes; 0 for one group), and calls fn per target and
+// group (group is unix minute / groupMinutes, or 0).
 //
-// Run it in one read transaction: a rollup committing between the two
-// tables' reads would otherwise move probes from one to the other unseen or
-// seen twice.
+// Run it in one read transaction, so that a flush or a rollup committing
+// midway is wholly seen or wholly not.
 //
 // History has no index on time alone, so it walks the distinct targets
-// through the primary key (one seek per target) and sums each target's
-// range with another seek, rather than scanning every row ever kept. (One
-// joined query grouping all targets at once was 4× slower: SQLite sorted
-// every row into a temporary b-tree.)
-func sumHistory(ctx context.Context, q querier, from int64, groupMinutes int64,
+// through history_daily's primary key (one seek per target: every target
+// with rows in any table has day rows, which are the last pruned) and sums
+// each target's spans with one query, a range seek per table, rather than
+// scanning every row ever kept. (One joined query grouping all targets at
+// once was 4× slower: SQLite sorted every row into a temporary b-tree.)
+func sumHistory(ctx context.Context, q *sql.Tx, spans []historySpan, groupMinutes int64,
 	fn func(name string, group, probes, failures int64)) error {
-	for _, t := range []struct {
-		table, col string
-		from       int64
-		perMinute  int64 // minutes per unit of col
-	}{
-		{"history", "minute", from, 1},
-		{"history_hourly", "hour", floorDiv(from, 60), 60},
-	} {
-		names, err := distinctTargets(ctx, q, t.table)
+	var parts []string
+	var args []any
+	var one historySpan // the last span read
+	for _, s := range spans {
+		if s.lo >= s.hi {
+			continue
+		}
+		one = s
+		g := "0"
+		if groupMinutes > 0 {
+			g = fmt.Sprintf("%s * %d / %d", s.col, s.minutes, groupMinutes)
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT %[1]s AS g, probes AS p, failures AS f FROM %[2]s
+			WHERE target = ?1 AND %[3]s >= ?%[4]d AND %[3]s < ?%[5]d`, g, s.table, s.col, len(args)+2, len(args)+3))
+		args = append(args, s.lo, s.hi)
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	names, err := distinctTargets(ctx, q, "history_daily")
+	if err != nil {
+		return err
+	}
+	// A target's rows are few (at most 59 minutes, 23 hours and a day per
+	// day of the span), so grouping them per target stays small. One span
+	// whose rows are the groups (DailyUptime's days) needs no grouping: that
+	// read takes half the time without it (0.21 → 0.10 s at 1,000 targets).
+	query := `SELECT g, SUM(p), SUM(f) FROM (` + strings.Join(parts, "\nUNION ALL ") + `) GROUP BY g`
+	if len(parts) == 1 && groupMinutes == one.minutes {
+		query = fmt.Sprintf(`SELECT %[1]s, probes, failures FROM %[2]s
+			WHERE target = ?1 AND %[1]s >= ?2 AND %[1]s < ?3`, one.col, one.table)
+	}
+	stmt, err := q.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	args = append([]any{nil}, args...)
+	for _, name := range names {
+		args[0] = name
+		rows, err := stmt.QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
-		// One range seek per target; its rows are few enough to group
-		// (and its group-by sort stays small) per target.
-		query := `SELECT 0, SUM(probes), SUM(failures) FROM ` + t.table + `
-			WHERE target = ? AND ` + t.col + ` >= ?`
-		if groupMinutes > 0 {
-			query = fmt.Sprintf(`SELECT %[1]s / %[3]d, SUM(probes), SUM(failures) FROM %[2]s
-				WHERE target = ? AND %[1]s >= ? GROUP BY 1`, t.col, t.table, groupMinutes/t.perMinute)
+		for rows.Next() {
+			var g, p, f int64
+			if err := rows.Scan(&g, &p, &f); err != nil {
+				rows.Close()
+				return err
+			}
+			if p > 0 {
+				fn(name, g, p, f)
+			}
 		}
-		for _, name := range names {
-			rows, err := q.QueryContext(ctx, query, name, t.from)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
-				var g int64
-				var p, f sql.NullInt64 // NULL: no rows for the target
-				if err := rows.Scan(&g, &p, &f); err != nil {
-					rows.Close()
-					return err
-				}
-				if p.Int64 > 0 {
-					fn(name, g, p.Int64, f.Int64)
-				}
-			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return err
-			}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
 		}
 	}
 	return nil

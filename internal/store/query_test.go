@@ -77,8 +77,10 @@ func TestDB_Prune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n != 11 {
-		t.Errorf("pruned %d rows, want 11 (10 history, 1 outbox)", n)
+	// Per target: the two pruned minutes, and the hour holding them (the
+	// day holding them is kept: it holds the cutoff).
+	if n != 16 {
+		t.Errorf("pruned %d rows, want 16 (10 minute, 5 hour, 1 outbox)", n)
 	}
 	if got := countRows(t, db, "history"); got != 10 {
 		t.Errorf("history rows = %d, want 10", got)

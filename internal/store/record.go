@@ -26,7 +26,9 @@ import (
 //     (~167/s at 10k targets), instead of 1,000 upserts every second. The
 //     write is an upsert that adds counts, since a bucket may land on an
 //     existing row (after a restored failed flush, or after a restart, or
-//     after an explicit Flush of an open minute).
+//     after an explicit Flush of an open minute). The same transaction adds
+//     the bucket to its hour row and its day row (see rollup.go), so each
+//     bucket costs three upserts.
 //   - Target counters (target_state: state, since, consecutive failures and
 //     successes): the buffer keeps the latest record per target. A record
 //     that starts a run (Failures == 1 or Successes == 1), or whose state
@@ -42,8 +44,8 @@ import (
 //     everything buffered, due or not: a clean stop loses nothing. Run's
 //     ticker calls flushDue, which writes only what is due.
 //
-// At 10,000 targets that is ~333 rows a second (~167 buckets, ~167 deferred
-// counters, plus the prompt ones), against ~2,000 when every flush wrote
+// At 10,000 targets that is ~333 rows a second (~167 buckets, each upserted
+// into three tables, ~167 deferred counters, plus the prompt ones), against ~2,000 when every flush wrote
 // every bucket and counter touched (see BenchmarkRecordFlush). The buffer
 // holds ~2 buckets per target in steady state (the open minute and the one
 // waiting for its offset), so Options.MaxBuckets must stay above twice the
@@ -354,7 +356,8 @@ func (db *DB) Record(r ProbeRecord) {
 func unixMinute(t time.Time) int64 { return t.Unix() / 60 }
 
 // Flush writes everything buffered, due or not, in one transaction: history
-// rows get the buffered counts added, target rows get the latest counters.
+// rows (minute, hour and day) get the buffered counts added, target rows get
+// the latest counters.
 // Close and Run's last flush use it; so can a caller that needs the rows on
 // disk now. On failure the records go back into the buffer for the next try
 // and Healthy reports the error until a flush succeeds.
@@ -399,16 +402,33 @@ func (db *DB) flush(ctx context.Context, now time.Time, all bool) (int, error) {
 	return len(bk) + len(st), nil
 }
 
+// historyUpserts add one bucket's counts to its row in each history table:
+// its minute, its hour and its day (see rollup.go). Each adds what it is
+// given, so a minute written in two parts (two flushes) adds each part to
+// all three rows once.
+var historyUpserts = [...]string{
+	historyUpsert("history", "minute", 1),
+	historyUpsert("history_hourly", "hour", 60),
+	historyUpsert("history_daily", "day", 1440),
+}
+
+func historyUpsert(table, col string, minutes int) string {
+	return fmt.Sprintf(`
+		INSERT INTO %[1]s (target, %[2]s, probes, failures, latency_sum_ms, latency_max_ms)
+		VALUES (?, ? / %[3]d, ?, ?, ?, ?)
+		ON CONFLICT (target, %[2]s) DO UPDATE SET
+			probes = probes + excluded.probes,
+			failures = failures + excluded.failures,
+			latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
+			latency_max_ms = max(latency_max_ms, excluded.latency_max_ms)`, table, col, minutes)
+}
+
 func writeRecords(ctx context.Context, tx *sql.Tx, bk []takenBucket, st []takenState, now int64) error {
-	if len(bk) > 0 {
-		hist, err := tx.PrepareContext(ctx, `
-			INSERT INTO history (target, minute, probes, failures, latency_sum_ms, latency_max_ms)
-			VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (target, minute) DO UPDATE SET
-				probes = probes + excluded.probes,
-				failures = failures + excluded.failures,
-				latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
-				latency_max_ms = max(latency_max_ms, excluded.latency_max_ms)`)
+	for _, q := range historyUpserts {
+		if len(bk) == 0 {
+			break
+		}
+		hist, err := tx.PrepareContext(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -479,9 +499,9 @@ func (db *DB) Healthy() error {
 }
 
 // Run writes what is due of the buffered records (flushDue) every
-// FlushInterval and, once an hour (and once at start), rolls minute history
-// older than MinuteHistory up into hours and prunes what is older than the
-// retention; that pass runs in slices of at most ~100 ms between flushes
+// FlushInterval and, once an hour (and once at start), deletes the minute
+// history older than MinuteHistory (its hours and days hold it) and prunes
+// what is older than the retention; that pass runs in slices of at most ~100 ms between flushes
 // (see rollup.go). When ctx ends it flushes everything a last time (for at
 // most 5 s) and returns. The caller owns it: start it once in
 // a goroutine, cancel ctx and wait for it before Close.

@@ -10,28 +10,39 @@ import (
 	"go.uber.org/zap"
 )
 
-// History has two resolutions. Table history holds one row per target and
-// minute for the last MinuteHistory (48 h); table history_hourly holds one row
-// per target and hour before that. Rollup moves minute rows into their hour:
-// the hour row gets the minutes' sums (and the max of their maxima) and the
-// minute rows are deleted in the same transaction, so every probe is counted
-// in exactly one row of one table, and a reader adding both tables over a
-// span neither counts a probe twice nor misses one, whether or not a rollup
-// has run yet.
+// History has three resolutions: table history holds one row per target
+// and minute for the last MinuteHistory (48 h), history_hourly one row per
+// target and hour, and history_daily one row per target and day, both for
+// the retention. Every flushed minute bucket is copied up: the flush that
+// adds it to its minute row adds it to its hour row and its day row in the
+// same transaction (see writeRecords). So each table holds every probe of
+// the span it keeps, and a reader adds up a disjoint cover of its span
+// (minutes up to the first hour boundary, hours up to the first day
+// boundary, days after: see sumHistory), counting each probe once, whether
+// or not the rollup has run.
+//
+// The rollup therefore moves nothing: it deletes minute rows older than
+// MinuteHistory, which their hour and day rows already hold. Retention
+// deletes minute and hour rows before the cutoff, and day rows of days
+// entirely before it (the day containing the cutoff stays whole).
 //
 // Size, at a probe every 10 s (see BenchmarkHistoryGrowth): 48 h of minutes
-// plus 88 days of hours is 2,880 + 2,112 rows per target, about 5,000 rows
-// of 30-odd bytes, against 129,600 minute rows before.
+// plus 90 days of hours and 90 days of days is 2,880 + 2,160 + 90 rows per
+// target, about 5,100 rows of 30-odd bytes (158 kB per target packed at 90
+// days, 193 kB in the live file; the day rows and the hours of the minute
+// window add ~3 % to the minutes-then-hours layout), against 129,600 minute
+// rows with neither rollup nor copy-up.
 //
 // Rollup and retention run in the store's background loop (Run) as one pass
 // an hour, walking the targets in primary-key order. A pass is cut into
 // transactions of at most maintTxRows rows, and Run gives it at most
 // maintSlice of work between two flushes, so neither Flush nor Commit waits
-// long for the write lock, and a first pass over a large pre-rollup history
-// (after migration 0003) spreads over as many ticks as it needs.
+// long for the write lock, and a first pass over a large history of minute
+// rows (after migrations 0003 and 0006) spreads over as many ticks as it
+// needs.
 
-// MinuteHistory is how long history keeps minute buckets before Run rolls
-// them up into hour buckets.
+// MinuteHistory is how long history keeps minute buckets before Run deletes
+// them (their hour and day buckets hold them too).
 const MinuteHistory = 48 * time.Hour
 
 const (
@@ -47,12 +58,12 @@ const (
 
 // maintPass is one walk of rollup and retention over every target.
 type maintPass struct {
-	rollupBefore int64 // unix minute, on an hour: minute rows before it go into hours; 0: no rollup
+	rollupBefore int64 // unix minute, on an hour: minute rows before it are deleted; 0: no rollup
 	pruneMinute  int64 // unix minute: history before it is deleted; 0: no pruning
 	pruneBefore  time.Time
 	cursor       string // every target up to and including it is done
-	rolledUp     int64  // minute rows moved into hours
-	pruned       int64  // rows deleted
+	rolledUp     int64  // minute rows within the retention deleted by the rollup (their hours hold them)
+	pruned       int64  // rows deleted by retention, of any table
 }
 
 func newPass(rollupBefore, pruneBefore time.Time) *maintPass {
@@ -68,11 +79,16 @@ func newPass(rollupBefore, pruneBefore time.Time) *maintPass {
 
 func unixHour(t time.Time) int64 { return t.Unix() / 3600 }
 
-// Rollup moves every minute bucket that lies in an hour before the hour
-// containing before into its hour bucket, and returns how many minute rows
-// it moved. Run does this on its own for minutes older than MinuteHistory;
-// this is for tools and tests.
+// Rollup deletes every minute bucket that lies in an hour before the hour
+// containing before (their hour and day buckets hold them already), and
+// returns how many minute rows it deleted. Run does this on its own for
+// minutes older than MinuteHistory; this is for tools and tests. A before
+// later than MinuteHistory ago is taken as MinuteHistory ago: UptimeAll reads
+// minute rows over that span.
 func (db *DB) Rollup(ctx context.Context, before time.Time) (int64, error) {
+	if limit := db.now().Add(-MinuteHistory); before.After(limit) {
+		before = limit
+	}
 	p := newPass(before, time.Time{})
 	if err := db.runPass(ctx, p, 0); err != nil {
 		return p.rolledUp, fmt.Errorf("rollup history: %w", err)
@@ -81,8 +97,8 @@ func (db *DB) Rollup(ctx context.Context, before time.Time) (int64, error) {
 }
 
 // Prune deletes history buckets before before (minute buckets for earlier
-// minutes, hour buckets for earlier hours: the bucket containing before is
-// kept), and delivered outbox rows delivered before it, and returns how many
+// minutes, hour buckets for earlier hours, day buckets for earlier days: the
+// bucket containing before is kept), and delivered outbox rows delivered before it, and returns how many
 // rows went. Pending and failed deliveries are never pruned: they still
 // matter.
 //
@@ -165,23 +181,23 @@ func (db *DB) maintTx(ctx context.Context, p *maintPass) (done bool, err error) 
 }
 
 // nextHistoryTarget returns the first target after cursor that has rows in
-// either history table: one seek in each primary key.
+// any history table: one seek in each primary key.
 func nextHistoryTarget(ctx context.Context, tx *sql.Tx, cursor string) (string, bool, error) {
-	var minute, hour sql.NullString
+	var next [3]sql.NullString
 	if err := tx.QueryRowContext(ctx, `
 		SELECT (SELECT target FROM history WHERE target > ?1 ORDER BY target LIMIT 1),
-		       (SELECT target FROM history_hourly WHERE target > ?1 ORDER BY target LIMIT 1)`,
-		cursor).Scan(&minute, &hour); err != nil {
+		       (SELECT target FROM history_hourly WHERE target > ?1 ORDER BY target LIMIT 1),
+		       (SELECT target FROM history_daily WHERE target > ?1 ORDER BY target LIMIT 1)`,
+		cursor).Scan(&next[0], &next[1], &next[2]); err != nil {
 		return "", false, err
 	}
-	switch {
-	case !minute.Valid && !hour.Valid:
-		return "", false, nil
-	case !hour.Valid || (minute.Valid && minute.String < hour.String):
-		return minute.String, true, nil
-	default:
-		return hour.String, true, nil
+	var first sql.NullString
+	for _, n := range next {
+		if n.Valid && (!first.Valid || n.String < first.String) {
+			first = n
+		}
 	}
+	return first.String, first.Valid, nil
 }
 
 // maintainTarget applies p to one target, touching about budget rows at
@@ -190,6 +206,19 @@ func nextHistoryTarget(ctx context.Context, tx *sql.Tx, cursor string) (string, 
 func maintainTarget(ctx context.Context, tx *sql.Tx, target string, p *maintPass, budget int) (int, bool, error) {
 	limit := max(p.rollupBefore, p.pruneMinute) // minute rows before it go
 	rows := 0
+	deleteMinutes := func(from, to int64) (int64, error) {
+		if from >= to {
+			return 0, nil
+		}
+		res, err := tx.ExecContext(ctx,
+			`DELETE FROM history WHERE target = ? AND minute >= ? AND minute < ?`, target, from, to)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := res.RowsAffected()
+		rows += int(n)
+		return n, nil
+	}
 	for limit > 0 {
 		var first int64
 		err := tx.QueryRowContext(ctx,
@@ -204,46 +233,36 @@ func maintainTarget(ctx context.Context, tx *sql.Tx, target string, p *maintPass
 			return rows, false, nil
 		}
 		end := min(limit, first/60*60+maintChunkMinutes)
-		if end > p.pruneMinute {
-			// Some of the range is kept: into its hours. (Hours wholly
-			// before the prune limit are deleted with the hour rows below.)
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO history_hourly (target, hour, probes, failures, latency_sum_ms, latency_max_ms)
-				SELECT target, minute / 60, SUM(probes), SUM(failures), SUM(latency_sum_ms), MAX(latency_max_ms)
-				FROM history WHERE target = ? AND minute >= ? AND minute < ?
-				GROUP BY minute / 60
-				ON CONFLICT (target, hour) DO UPDATE SET
-					probes = probes + excluded.probes,
-					failures = failures + excluded.failures,
-					latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
-					latency_max_ms = max(latency_max_ms, excluded.latency_max_ms)`,
-				target, first, end); err != nil {
-				return rows, false, err
-			}
-		}
-		res, err := tx.ExecContext(ctx,
-			`DELETE FROM history WHERE target = ? AND minute >= ? AND minute < ?`, target, first, end)
+		// Minutes before the prune limit are pruned; the others are
+		// rolled up: deleted too, since their hours and days hold them.
+		mid := min(max(p.pruneMinute, first), end)
+		n, err := deleteMinutes(first, mid)
 		if err != nil {
 			return rows, false, err
 		}
-		n, _ := res.RowsAffected()
-		rows += int(n)
-		if end > p.pruneMinute {
-			p.rolledUp += n
-		} else {
-			p.pruned += n
+		p.pruned += n
+		if n, err = deleteMinutes(mid, end); err != nil {
+			return rows, false, err
 		}
+		p.rolledUp += n
 	}
 	if p.pruneMinute > 0 {
-		// At most retention's worth of rows, and usually one.
-		res, err := tx.ExecContext(ctx,
-			`DELETE FROM history_hourly WHERE target = ? AND hour < ?`, target, p.pruneMinute/60)
-		if err != nil {
-			return rows, false, err
+		// At most retention's worth of rows, and usually one per table.
+		for _, q := range []struct {
+			sql    string
+			before int64
+		}{
+			{`DELETE FROM history_hourly WHERE target = ? AND hour < ?`, floorDiv(p.pruneMinute, 60)},
+			{`DELETE FROM history_daily WHERE target = ? AND day < ?`, floorDiv(p.pruneMinute, 1440)},
+		} {
+			res, err := tx.ExecContext(ctx, q.sql, target, q.before)
+			if err != nil {
+				return rows, false, err
+			}
+			n, _ := res.RowsAffected()
+			rows += int(n)
+			p.pruned += n
 		}
-		n, _ := res.RowsAffected()
-		rows += int(n)
-		p.pruned += n
 	}
 	return rows, true, nil
 }
@@ -291,7 +310,7 @@ func (m *maintainer) slice(ctx context.Context) {
 	}
 	if p.rolledUp > 0 || p.pruned+n > 0 {
 		m.db.log.Debug("history rolled up and pruned",
-			zap.Int64("minutes_rolled_up", p.rolledUp), zap.Int64("rows_pruned", p.pruned+n),
+			zap.Int64("minutes_dropped", p.rolledUp), zap.Int64("rows_pruned", p.pruned+n),
 			zap.Time("pruned_before", p.pruneBefore), zap.Duration("took", time.Since(m.started)))
 	}
 }

@@ -23,6 +23,17 @@ func hourRow(tb testing.TB, db *DB, target string, hour int64) (probes, failures
 	return
 }
 
+// dayRow reads one day bucket.
+func dayRow(tb testing.TB, db *DB, target string, day int64) (probes, failures, sum, mx int64) {
+	tb.Helper()
+	err := db.sql.QueryRow(`SELECT probes, failures, latency_sum_ms, latency_max_ms FROM history_daily
+		WHERE target = ? AND day = ?`, target, day).Scan(&probes, &failures, &sum, &mx)
+	if err != nil {
+		tb.Fatalf("history_daily %s@%d: %v", target, day, err)
+	}
+	return
+}
+
 // finishPass runs Run's hourly pass to its end, slice by slice.
 func finishPass(tb testing.TB, db *DB) {
 	tb.Helper()
@@ -94,12 +105,16 @@ func TestDB_Rollup_KeepsUptime(t *testing.T) {
 	if oldMinutes != 0 {
 		t.Errorf("%d minute rows older than 48 h left", oldMinutes)
 	}
-	// 96 h of minutes: 48 h stay as minutes, 48 h become hours.
+	// 96 h of minutes: 48 h stay as minutes, the older ones go; every
+	// hour and day was copied up by the flushes and stays.
 	if got, want := countRows(t, db, "history"), 2*48*60; got != want {
 		t.Errorf("minute rows = %d, want %d (of %d)", got, want, minutesBefore)
 	}
-	if got, want := countRows(t, db, "history_hourly"), 2*48; got != want {
+	if got, want := countRows(t, db, "history_hourly"), 2*96; got != want {
 		t.Errorf("hour rows = %d, want %d", got, want)
+	}
+	if got, want := countRows(t, db, "history_daily"), 2*5; got != want {
+		t.Errorf("day rows = %d, want %d", got, want)
 	}
 
 	for i, since := range spans {
@@ -143,7 +158,7 @@ func TestDB_Rollup_HourBucket(t *testing.T) {
 	mustFlush(t, db)
 	n, err := db.Rollup(context.Background(), t0.Add(-MinuteHistory))
 	if err != nil || n != 4 {
-		t.Fatalf("rollup = %d, %v; want 4 minute rows moved", n, err)
+		t.Fatalf("rollup = %d, %v; want 4 minute rows dropped", n, err)
 	}
 	// A late minute of an hour already rolled up adds to it.
 	rec(45*time.Minute, true, 100*time.Millisecond)
@@ -172,9 +187,12 @@ func TestDB_Rollup_HourBucket(t *testing.T) {
 	if n := countRows(t, db, "history"); n != 0 {
 		t.Errorf("minute rows = %d, want 0", n)
 	}
+	if p, f, s, m := dayRow(t, db, "api", unixHour(h)/24); p != 5 || f != 1 || s != 225 || m != 100 {
+		t.Errorf("day row = probes %d failures %d sum %d max %d; want 5 1 225 100", p, f, s, m)
+	}
 }
 
-// A big backlog (a database from before rollup) is moved in transactions
+// A big backlog (a database from before rollup) is dropped in transactions
 // of bounded size, and a pass resumes where the last transaction stopped.
 func TestDB_Rollup_BoundedTransactions(t *testing.T) {
 	db := mustOpen(t, t.TempDir())
@@ -335,52 +353,21 @@ func TestDB_Pass_PrunesBothResolutions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The day holding the cutoff is kept whole, so a read from before the
+	// cutoff counts its probes from before the cutoff too.
+	if got := u["api"].Probes; got != 4 {
+		t.Errorf("probes kept = %d, want 4", got)
+	}
+	if u, err = db.UptimeAll(context.Background(), cut); err != nil {
+		t.Fatal(err)
+	}
 	if got := u["api"].Probes; got != 3 {
-		t.Errorf("probes kept = %d, want 3", got)
+		t.Errorf("probes since the cutoff = %d, want 3", got)
 	}
-	if got := countRows(t, db, "history"); got != 1 {
-		t.Errorf("minute rows = %d, want 1 (the last hour's)", got)
-	}
-}
-
-func TestOpen_MigratesFromVersion2_RollsUpLater(t *testing.T) {
-	dir := t.TempDir()
-	old, err := open(context.Background(), dir, Options{Now: func() time.Time { return t0 }}, migrations[:2])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for m := range 5 * 24 * 60 {
-		old.Record(ProbeRecord{Target: "api", At: t0.Add(-5 * 24 * time.Hour).Add(time.Duration(m) * time.Minute), OK: m%10 != 0})
-		if m%10_000 == 0 {
-			mustFlush(t, old)
+	for table, want := range map[string]int{"history": 1, "history_hourly": 3, "history_daily": 3} {
+		if got := countRows(t, db, table); got != want {
+			t.Errorf("%s rows = %d, want %d", table, got, want)
 		}
-	}
-	if err := old.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db := mustOpen(t, dir)
-	if v := schemaVersion(t, db); v != SchemaVersion() {
-		t.Fatalf("schema version = %d, want %d", v, SchemaVersion())
-	}
-	// The migration only adds the table; the minutes wait for Run.
-	if got := countRows(t, db, "history"); got != 5*24*60 {
-		t.Fatalf("minute rows after migration = %d, want all %d", got, 5*24*60)
-	}
-	before, err := db.DailyUptime(context.Background(), 6, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	finishPass(t, db)
-	if got := countRows(t, db, "history"); got != 48*60 {
-		t.Errorf("minute rows after the first pass = %d, want %d", got, 48*60)
-	}
-	after, err := db.DailyUptime(context.Background(), 6, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(before, after) {
-		t.Errorf("daily uptime changed by the rollup:\nbefore %v\nafter  %v", before, after)
 	}
 }
 

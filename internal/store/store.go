@@ -1,6 +1,7 @@
 // Package store owns pollerd's durable state in one SQLite file
 // (state_dir/pollerd.db): target states and counters, incidents, the outbox
-// of deliveries, and probe history (per minute for 48 h, per hour after). It
+// of deliveries, and probe history (per minute for 48 h, per hour and per day
+// for the retention). It
 // applies its embedded migrations at open, refuses files it cannot trust
 // (corrupt, or written by a newer pollerd) with one clear error, and batches
 // the per-probe writes so a probe never costs a transaction.
@@ -189,7 +190,7 @@ const fullCheckMaxBytes = 32 << 20
 
 // historyTables grow with the number of targets and the retention; check
 // reads them whole only when the file is small.
-var historyTables = map[string]bool{"history": true, "history_hourly": true}
+var historyTables = map[string]bool{"history": true, "history_hourly": true, "history_daily": true}
 
 // check connects (which applies the DSN pragmas, the first reads of the
 // file), reads the schema, and runs an integrity check whose cost does not
