@@ -304,6 +304,15 @@ func runDaemonOnce(b *testing.B, bin string, healthy, hanging, iter int) benchRe
 	r["rss_MB_at_10s"], r["rss_MB_at_30s"], r["rss_MB_max"] = mb(m10.total), mb(m30.total), rssMax
 	r["rss_anon_MB_at_30s"], r["rss_file_MB_at_30s"] = mb(m30.anon), mb(m30.file)
 	r["rss_MB_last"] = mb(samples[len(samples)-1].rss.total)
+	var byMinute []string
+	for _, s := range samples {
+		if s.at >= time.Minute && s.at%time.Minute < time.Second {
+			byMinute = append(byMinute, fmt.Sprintf("%dm %.1f (anon %.1f)", int(s.at/time.Minute), mb(s.rss.total), mb(s.rss.anon)))
+		}
+	}
+	if len(byMinute) > 0 {
+		b.Logf("RSS MB by minute: %s", strings.Join(byMinute, ", "))
+	}
 	hangTargets, hangReqs := 0, 0
 	for _, n := range hangs {
 		hangReqs += n
