@@ -88,6 +88,9 @@ func (db *DB) migrate(ctx context.Context, migs []migration) error {
 		}
 	}
 	for _, m := range migs[current:] {
+		if current > 0 { // an upgrade: some rewrite the history, which takes a while once
+			db.log.Info("migrating database", zap.String("path", db.path), zap.String("migration", m.name))
+		}
 		if err := db.applyMigration(ctx, m); err != nil {
 			return fmt.Errorf("migrate database %s: %s: %w", db.path, m.name, err)
 		}
