@@ -356,7 +356,7 @@ func BenchmarkOpen10kTargets90Days(b *testing.B) {
 // targets ("target-00042"), their state rows, and days of history ending at
 // t0 as the flushes and the rollup leave it: minute buckets from
 // t0-MinuteHistory's hour on, hour and day buckets for the whole span, each
-// the sum of what it covers (the hours of the minute window are their
+// the sum of what it covers, and the watermarks at the hours closed by t0 (the hours of the minute window are their
 // minutes' sums, computed in closed form). It writes in key order in one
 // transaction on a connection without journal, which is as fast as SQLite
 // inserts go.
@@ -402,6 +402,11 @@ func buildHistory(tb testing.TB, dir string, targets, days int) {
 		{`INSERT INTO history_daily (target, day, probes, failures, latency_sum_ms, latency_max_ms)
 			SELECT target, hour / 24, SUM(probes), SUM(failures), SUM(latency_sum_ms), MAX(latency_max_ms)
 			FROM history_hourly GROUP BY target, hour / 24`, nil},
+		// The watermarks as Run's pass leaves them at t0: the hours closed
+		// up to hourCloseDelay ago, the days before that hour's day (the
+		// rows after them are there, and ignored by readers).
+		{`INSERT OR REPLACE INTO history_marks (name, value) VALUES ('hours_done', ?1), ('days_done', ?2)`,
+			[]any{unixHour(t0.Add(-hourCloseDelay)), unixHour(t0.Add(-hourCloseDelay)) / 24}},
 	} {
 		if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 			tb.Fatal(err)

@@ -2,14 +2,16 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
 )
 
-// This file tests copy-up (see rollup.go): every bucket is in its minute,
-// hour and day rows, and the reads count each probe once whatever the rows'
-// layout and whatever is still buffered.
+// This file tests the history's layout (see rollup.go): flushes write
+// minute rows, the pass sums closed hours and days behind the watermarks,
+// and the reads count each probe once whatever the rows' layout, however
+// far the pass got, and whatever is still buffered.
 
 // histModel is the probes each target got per unix minute, as a test
 // recorded or wrote them: what every read must add up to.
@@ -26,7 +28,7 @@ func (h histModel) add(target string, minute int64, b bucket) {
 
 // uptime is what UptimeAll(since) at now must return.
 func (h histModel) uptime(since, now time.Time) map[string]UptimeOf {
-	from, _ := uptimeCover(unixMinute(since), now)
+	from, _ := uptimeStart(unixMinute(since), now)
 	out := make(map[string]UptimeOf)
 	for name, minutes := range h {
 		var p, f int64
@@ -89,7 +91,8 @@ func checkReads(t *testing.T, db *DB, model histModel, when string, spans []time
 
 // checkCopyUp fails unless every hour row is the sum of its minute rows and
 // every day row the sum of its hour rows (max for the latency maximum),
-// both ways round: true until a rollup or a prune drops minutes or hours.
+// both ways round: true once the pass has closed every hour and day with
+// rows, until a rollup or a prune drops minutes or hours.
 func checkCopyUp(t *testing.T, db *DB, when string) {
 	t.Helper()
 	const sums = `SUM(probes), SUM(failures), SUM(latency_sum_ms), MAX(latency_max_ms)`
@@ -161,10 +164,15 @@ func checkRowsMatch(t *testing.T, db *DB, model histModel, when string) {
 	}
 }
 
-// Hour and day rows are the sums of their minutes after flushes, including
-// a minute flushed in two parts (each flush adds its part, not the total).
-func TestDB_Flush_CopiesUp(t *testing.T) {
-	db := mustOpen(t, t.TempDir())
+// Flushes write minute rows only, including a minute flushed in two parts;
+// the pass then sums the closed hours and days.
+func TestDB_Flush_MinutesOnly(t *testing.T) {
+	now := t0
+	db, err := Open(context.Background(), t.TempDir(), Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	h := t0.Add(-3 * time.Hour) // an hour's start
 	rec := func(at time.Duration, ok bool, lat time.Duration) {
 		db.Record(ProbeRecord{Target: "api", At: h.Add(at), OK: ok, Latency: lat, State: "UP", Since: t0})
@@ -175,27 +183,59 @@ func TestDB_Flush_CopiesUp(t *testing.T) {
 	rec(2*time.Hour, true, 5*time.Millisecond) // another hour, same day
 	db.Record(ProbeRecord{Target: "db", At: h, OK: true, Latency: time.Millisecond})
 	mustFlush(t, db)
-	checkCopyUp(t, db, "after the first flush")
 	// The first minute again, in a second flush: a delta of 2 probes.
 	rec(30*time.Second, false, 90*time.Millisecond)
 	rec(40*time.Second, true, 30*time.Millisecond)
 	mustFlushDue(t, db, h.Add(3*time.Minute)) // only that bucket is due
-	checkCopyUp(t, db, "after the minute's second flush")
 	mustFlush(t, db)
-	checkCopyUp(t, db, "after the last flush")
-
+	for _, table := range []string{"history_hourly", "history_daily"} {
+		if n := countRows(t, db, table); n != 0 {
+			t.Errorf("%s rows after flushes = %d, want 0", table, n)
+		}
+	}
 	if p, f, s, m := historyRow(t, db, "api", unixMinute(h)); p != 4 || f != 2 || s != 200 || m != 90 {
 		t.Errorf("minute row = %d %d %d %d, want 4 2 200 90", p, f, s, m)
 	}
+
+	// At t0 the hour h is closed, the hour of t0-1h is not yet.
+	finishPass(t, db)
 	if p, f, s, m := hourRow(t, db, "api", unixHour(h)); p != 5 || f != 2 || s != 220 || m != 90 {
 		t.Errorf("hour row = %d %d %d %d, want 5 2 220 90", p, f, s, m)
 	}
+	if n := countRows(t, db, "history_hourly"); n != 2 {
+		t.Errorf("hour rows = %d, want 2 (api's and db's of h)", n)
+	}
+	if n := countRows(t, db, "history_daily"); n != 0 {
+		t.Errorf("day rows = %d before the day closed", n)
+	}
+	// The next day: every hour and the day are closed.
+	now = t0.Add(13 * time.Hour)
+	finishPass(t, db)
+	checkCopyUp(t, db, "after the day closed")
 	if p, f, s, m := dayRow(t, db, "api", unixHour(h)/24); p != 6 || f != 2 || s != 225 || m != 90 {
 		t.Errorf("day row = %d %d %d %d, want 6 2 225 90", p, f, s, m)
 	}
 	if p, _, _, _ := dayRow(t, db, "db", unixHour(h)/24); p != 1 {
 		t.Errorf("db's day row = %d probes, want 1", p)
 	}
+	hw, dw := marks(t, db)
+	if want := unixHour(now.Add(-hourCloseDelay)); hw != want || dw != want/24 {
+		t.Errorf("marks = %d %d, want %d %d", hw, dw, want, want/24)
+	}
+}
+
+// marks reads the watermarks.
+func marks(tb testing.TB, db *DB) (hw, dw int64) {
+	tb.Helper()
+	tx, err := db.sql.Begin()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	if hw, dw, err = historyMarks(context.Background(), tx); err != nil {
+		tb.Fatal(err)
+	}
+	return hw, dw
 }
 
 // UptimeAll and DailyUptime read the same sums before and after Run's
@@ -247,7 +287,9 @@ func TestDB_Reads_SameAcrossPassAndBuffer(t *testing.T) {
 		84*time.Hour + 45*time.Minute, 3*24*time.Hour + 12*time.Hour,
 	}
 	checkReads(t, db, model, "before the pass", spans, 4)
-	checkCopyUp(t, db, "before the pass")
+	if n := countRows(t, db, "history_hourly"); n != 0 {
+		t.Errorf("hour rows before the pass = %d", n)
+	}
 	finishPass(t, db)
 	if n := countRows(t, db, "history"); n == 0 || n > 2*48*60 {
 		t.Errorf("minute rows after the pass = %d", n)
@@ -259,12 +301,13 @@ func TestDB_Reads_SameAcrossPassAndBuffer(t *testing.T) {
 	checkReads(t, db, model, "after a second pass", spans, 4)
 }
 
-// oldLayout writes model into a database at schema version migs (2 or 5)
-// the way pollerd before copy-up left it: minute rows from the minute
-// rolledBefore on; before it, with schema 5, each hour's minutes summed
-// into its hour row and deleted, except the minutes in late, which stay
-// minute rows (a late flush of an hour already rolled up, which the next
-// pass would have added to it).
+// oldLayout writes model into a database at schema version migs (2, 5 or
+// 6) the way pollerd left it: minute rows from the minute rolledBefore on;
+// before it, with schema 5, each hour's minutes summed into its hour row and
+// deleted, except the minutes in late, which stay minute rows (a late flush
+// of an hour already rolled up, which the next pass would have added to
+// it). With schema 6 (copy-up) every minute, kept or not, is in its hour and
+// day rows, the last (open) hour and day included.
 func oldLayout(t *testing.T, dir string, migs int, model histModel, rolledBefore int64, late map[int64]bool) {
 	t.Helper()
 	ctx := context.Background()
@@ -279,8 +322,19 @@ func oldLayout(t *testing.T, dir string, migs int, model histModel, rolledBefore
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for name, minutes := range model {
 		hours := map[int64]bucket{}
+		days := map[int64]bucket{}
 		for m, b := range minutes {
-			if migs >= 3 && m < rolledBefore && !late[m] {
+			if migs >= 6 {
+				cur := hours[floorDiv(m, 60)]
+				cur.add(b)
+				hours[floorDiv(m, 60)] = cur
+				cur = days[floorDiv(m, 1440)]
+				cur.add(b)
+				days[floorDiv(m, 1440)] = cur
+				if m < rolledBefore && !late[m] {
+					continue
+				}
+			} else if migs >= 3 && m < rolledBefore && !late[m] {
 				cur := hours[floorDiv(m, 60)]
 				cur.add(b)
 				hours[floorDiv(m, 60)] = cur
@@ -297,6 +351,12 @@ func oldLayout(t *testing.T, dir string, migs int, model histModel, rolledBefore
 				t.Fatal(err)
 			}
 		}
+		for d, b := range days {
+			if _, err := tx.Exec(`INSERT INTO history_daily (target, day, probes, failures, latency_sum_ms, latency_max_ms)
+				VALUES (?, ?, ?, ?, ?, ?)`, name, d, b.probes, b.failures, b.latencySumMs, b.latencyMaxMs); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -308,11 +368,12 @@ func oldLayout(t *testing.T, dir string, migs int, model histModel, rolledBefore
 
 // A database of the previous layouts reads, once migrated, what its probes
 // add up to, and so before and after the first pass.
-func TestOpen_MigratesHistoryToCopyUp(t *testing.T) {
+func TestOpen_MigratesHistory(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		migs int
 	}{
+		{"from schema 6: copy-up, every probe in its minute, hour and day", 6},
 		{"from schema 5: minutes and hours, each probe in one", 5},
 		{"from schema 2: minutes only", 2},
 	} {
@@ -350,6 +411,12 @@ func TestOpen_MigratesHistoryToCopyUp(t *testing.T) {
 				6 * 24 * time.Hour, 1 << 62,
 			}
 			checkReads(t, db, model, "after the migration", spans, 7)
+			hw, dw := marks(t, db)
+			if want := unixHour(t0) - 1; hw != want || dw != want/24 {
+				// The latest minute is t0's last: its hour is the first
+				// not known complete.
+				t.Errorf("marks after the migration = %d %d, want %d %d", hw, dw, want, want/24)
+			}
 			finishPass(t, db)
 			want := 0
 			for _, minutes := range model {
@@ -384,8 +451,167 @@ func TestUptimeCover_Start(t *testing.T) {
 		{t0.Add(-MinuteHistory), unixMinute(t0.Add(-MinuteHistory))},
 		{t0.Add(-MinuteHistory - 30*time.Minute), unixHour(t0.Add(-MinuteHistory-time.Hour)) * 60},
 	} {
-		if from, _ := uptimeCover(unixMinute(tt.since), t0); from != tt.want {
+		if from, _ := uptimeStart(unixMinute(tt.since), t0); from != tt.want {
 			t.Errorf("cover of %v starts at %d, want %d", tt.since, from, tt.want)
 		}
 	}
+}
+
+// Closing an hour spans transactions of maintTxTargets targets; the
+// watermark moves only with the last, reads count every probe once between
+// them, and a pass cut midway (a restart) redoes the hour without counting
+// anything twice.
+func TestDB_Close_ResumesAcrossChunks(t *testing.T) {
+	db := mustOpen(t, t.TempDir())
+	ctx := context.Background()
+	model := histModel{}
+	h := unixHour(t0) - 2
+	const targets = maintTxTargets + 44
+	for i := range targets {
+		name := fmt.Sprintf("t%04d", i)
+		at := time.Unix(h*3600+int64(i%60)*60, 0)
+		db.Record(ProbeRecord{Target: name, At: at, OK: i%5 != 0, State: "UP", Since: t0})
+		b := bucket{probes: 1}
+		if i%5 == 0 {
+			b.failures = 1
+		}
+		model.add(name, unixMinute(at), b)
+	}
+	mustFlush(t, db)
+	spans := []time.Duration{time.Hour, 3 * time.Hour, 30 * time.Hour}
+	step := func(p *maintPass) bool {
+		t.Helper()
+		done, err := db.closeStep(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return done
+	}
+	p := newPass(time.Time{}, time.Time{})
+	step(p) // jumps from 0 to h: no minutes before it
+	if hw, _ := marks(t, db); hw != h {
+		t.Fatalf("hours_done after the jump = %d, want %d", hw, h)
+	}
+	step(p) // the first chunk
+	if hw, _ := marks(t, db); hw != h || countRows(t, db, "history_hourly") != maintTxTargets {
+		t.Fatalf("after a chunk: hours_done %d (want %d), %d hour rows", hw, h, countRows(t, db, "history_hourly"))
+	}
+	checkReads(t, db, model, "midway through an hour", spans, 2)
+
+	// A restart: a new pass starts the hour over.
+	p = newPass(time.Time{}, time.Time{})
+	for i := 0; !step(p); i++ {
+		if i > 100 {
+			t.Fatal("closing does not end")
+		}
+	}
+	if hw, _ := marks(t, db); hw != h+1 {
+		t.Errorf("hours_done = %d, want %d", hw, h+1)
+	}
+	checkReads(t, db, model, "after the hour closed", spans, 2)
+	var rows, probes int
+	if err := db.sql.QueryRow(`SELECT COUNT(*), SUM(probes) FROM history_hourly`).Scan(&rows, &probes); err != nil {
+		t.Fatal(err)
+	}
+	if rows != targets || probes != targets {
+		t.Errorf("hour rows = %d holding %d probes, want %d of 1", rows, probes, targets)
+	}
+}
+
+// Retention and rollup never delete a minute of an hour not closed: here a
+// buffered bucket (a write outage) holds the hours from its own back.
+func TestDB_Pass_KeepsUnclosedMinutes(t *testing.T) {
+	db, err := Open(context.Background(), t.TempDir(), Options{
+		Now: func() time.Time { return t0 }, Retention: 24 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	model := histModel{}
+	rec := func(target string, at time.Time) {
+		db.Record(ProbeRecord{Target: target, At: at, OK: true, State: "UP", Since: t0})
+		model.add(target, unixMinute(at), bucket{probes: 1})
+	}
+	rec("api", t0.Add(-60*time.Hour))
+	rec("api", t0.Add(-2*time.Hour))
+	mustFlush(t, db)
+	rec("db", t0.Add(-70*time.Hour)) // buffered
+	finishPass(t, db)
+	if hw, _ := marks(t, db); hw != unixHour(t0.Add(-70*time.Hour)) {
+		t.Errorf("hours_done = %d, want the buffered bucket's hour %d", hw, unixHour(t0.Add(-70*time.Hour)))
+	}
+	if n := countRows(t, db, "history"); n != 2 {
+		t.Errorf("minute rows = %d, want 2: their hours are not closed", n)
+	}
+	spans := []time.Duration{time.Hour, 3 * time.Hour, 1 << 62}
+	checkReads(t, db, model, "with hours held back", spans, 4)
+	mustFlush(t, db)
+	finishPass(t, db)
+	if hw, _ := marks(t, db); hw != unixHour(t0.Add(-hourCloseDelay)) {
+		t.Errorf("hours_done after the flush = %d, want %d", hw, unixHour(t0.Add(-hourCloseDelay)))
+	}
+	// Retention (24 h) dropped the old probes, minutes and hours alike.
+	if n := countRows(t, db, "history"); n != 1 {
+		t.Errorf("minute rows after the flush and a pass = %d, want 1", n)
+	}
+	for name, minutes := range model {
+		for m := range minutes {
+			if m < unixMinute(t0.Add(-24*time.Hour)) {
+				delete(minutes, m)
+			}
+		}
+		if len(minutes) == 0 {
+			delete(model, name)
+		}
+	}
+	checkReads(t, db, model, "after the flush and a pass", spans[:2], 4)
+}
+
+// A probe recorded for a minute of an hour already closed is added to the
+// closed hour and day rows by its flush, and counted once before and after.
+func TestDB_Flush_LateBucketOfClosedHour(t *testing.T) {
+	db := mustOpen(t, t.TempDir())
+	model := histModel{}
+	rec := func(at time.Time) {
+		db.Record(ProbeRecord{Target: "api", At: at, OK: false, Latency: 7 * time.Millisecond, State: "UP", Since: t0})
+		model.add("api", unixMinute(at), bucket{probes: 1, failures: 1, latencySumMs: 7, latencyMaxMs: 7})
+	}
+	rec(t0.Add(-30 * time.Hour))
+	mustFlush(t, db)
+	finishPass(t, db)
+	rec(t0.Add(-30*time.Hour + 5*time.Minute)) // late, buffered
+	spans := []time.Duration{time.Hour, 29 * time.Hour, 31 * time.Hour, 1 << 62}
+	checkReads(t, db, model, "late bucket buffered", spans, 3)
+	mustFlush(t, db)
+	checkReads(t, db, model, "late bucket flushed", spans, 3)
+	checkCopyUp(t, db, "late bucket flushed")
+	finishPass(t, db)
+	checkReads(t, db, model, "late bucket flushed, after a pass", spans, 3)
+}
+
+// A long DailyUptime over minutes and hours not yet summed into days (here
+// before any pass) reads its many groups too.
+func TestDB_DailyUptime_ManyOpenDays(t *testing.T) {
+	db, err := Open(context.Background(), t.TempDir(), Options{
+		Now: func() time.Time { return t0 }, Retention: 500 * 24 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	model := histModel{}
+	for d := range 400 {
+		at := t0.Add(-time.Duration(d) * 24 * time.Hour)
+		db.Record(ProbeRecord{Target: "api", At: at, OK: d%3 != 0, State: "UP", Since: t0})
+		b := bucket{probes: 1}
+		if d%3 == 0 {
+			b.failures = 1
+		}
+		model.add("api", unixMinute(at), b)
+	}
+	mustFlush(t, db)
+	checkReads(t, db, model, "before a pass", nil, 365)
+	finishPass(t, db)
+	checkReads(t, db, model, "after a pass", nil, 365)
 }

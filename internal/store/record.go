@@ -26,9 +26,10 @@ import (
 //     (~167/s at 10k targets), instead of 1,000 upserts every second. The
 //     write is an upsert that adds counts, since a bucket may land on an
 //     existing row (after a restored failed flush, or after a restart, or
-//     after an explicit Flush of an open minute). The same transaction adds
-//     the bucket to its hour row and its day row (see rollup.go), so each
-//     bucket costs three upserts.
+//     after an explicit Flush of an open minute). Only the minute row is
+//     written: Run's pass sums closed hours and days from the minutes (see
+//     rollup.go), so each bucket costs one upsert (a bucket of an hour
+//     already closed, written late, is added to its hour and day too).
 //   - Target counters (target_state: state, since, consecutive failures and
 //     successes): the buffer keeps the latest record per target. A record
 //     that starts a run (Failures == 1 or Successes == 1), or whose state
@@ -44,8 +45,8 @@ import (
 //     everything buffered, due or not: a clean stop loses nothing. Run's
 //     ticker calls flushDue, which writes only what is due.
 //
-// At 10,000 targets that is ~333 rows a second (~167 buckets, each upserted
-// into three tables, ~167 deferred counters, plus the prompt ones), against ~2,000 when every flush wrote
+// At 10,000 targets that is ~333 rows a second (~167 buckets, ~167 deferred
+// counters, plus the prompt ones), against ~2,000 when every flush wrote
 // every bucket and counter touched (see BenchmarkRecordFlush). The buffer
 // holds ~2 buckets per target in steady state (the open minute and the one
 // waiting for its offset), so Options.MaxBuckets must stay above twice the
@@ -355,8 +356,8 @@ func (db *DB) Record(r ProbeRecord) {
 
 func unixMinute(t time.Time) int64 { return t.Unix() / 60 }
 
-// Flush writes everything buffered, due or not, in one transaction: history
-// rows (minute, hour and day) get the buffered counts added, target rows get
+// Flush writes everything buffered, due or not, in one transaction: minute
+// history rows get the buffered counts added, target rows get
 // the latest counters.
 // Close and Run's last flush use it; so can a caller that needs the rows on
 // disk now. On failure the records go back into the buffer for the next try
@@ -402,10 +403,14 @@ func (db *DB) flush(ctx context.Context, now time.Time, all bool) (int, error) {
 	return len(bk) + len(st), nil
 }
 
-// historyUpserts add one bucket's counts to its row in each history table:
-// its minute, its hour and its day (see rollup.go). Each adds what it is
-// given, so a minute written in two parts (two flushes) adds each part to
-// all three rows once.
+// historyUpserts add one bucket's counts to its row in a history table.
+// Each adds what it is given, so a minute written in two parts (two
+// flushes) sums up. A flush writes the minute row only: Run's pass sums
+// closed hours and days from the minutes (see rollup.go). Only a bucket of
+// an hour already closed (a probe recorded that late, or a bucket kept
+// through a write outage across the close) is also added to its hour row,
+// and to its day row if that day is closed too, so that those rows stay the
+// sums of their parts.
 var historyUpserts = [...]string{
 	historyUpsert("history", "minute", 1),
 	historyUpsert("history_hourly", "hour", 60),
@@ -424,19 +429,27 @@ func historyUpsert(table, col string, minutes int) string {
 }
 
 func writeRecords(ctx context.Context, tx *sql.Tx, bk []takenBucket, st []takenState, now int64) error {
-	for _, q := range historyUpserts {
-		if len(bk) == 0 {
-			break
-		}
-		hist, err := tx.PrepareContext(ctx, q)
+	if len(bk) > 0 {
+		hw, dw, err := historyMarks(ctx, tx)
 		if err != nil {
 			return err
 		}
-		defer hist.Close()
-		for _, t := range bk {
-			if _, err := hist.ExecContext(ctx, t.key.target, t.key.minute, t.b.probes, t.b.failures,
-				t.b.latencySumMs, t.b.latencyMaxMs); err != nil {
-				return err
+		for i, q := range historyUpserts {
+			var hist *sql.Stmt
+			for _, t := range bk {
+				if (i == 1 && t.key.minute >= hw*60) || (i == 2 && t.key.minute >= dw*1440) {
+					continue // not closed: the pass sums it
+				}
+				if hist == nil {
+					if hist, err = tx.PrepareContext(ctx, q); err != nil {
+						return err
+					}
+					defer hist.Close()
+				}
+				if _, err := hist.ExecContext(ctx, t.key.target, t.key.minute, t.b.probes, t.b.failures,
+					t.b.latencySumMs, t.b.latencyMaxMs); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -499,18 +512,16 @@ func (db *DB) Healthy() error {
 }
 
 // Run writes what is due of the buffered records (flushDue) every
-// FlushInterval and, once an hour (and once at start), deletes the minute
-// history older than MinuteHistory (its hours and days hold it) and prunes
-// what is older than the retention; that pass runs in slices of at most ~100 ms between flushes
+// FlushInterval and, once an hour (and once at start: hourCloseDelay after
+// each hour ends), sums the closed hours and days, deletes the minute
+// history older than MinuteHistory (of summed hours only) and prunes what is
+// older than the retention; that pass runs in slices of at most ~100 ms between flushes
 // (see rollup.go). When ctx ends it flushes everything a last time (for at
 // most 5 s) and returns. The caller owns it: start it once in
 // a goroutine, cancel ctx and wait for it before Close.
 func (db *DB) Run(ctx context.Context) {
 	flush := time.NewTicker(db.opts.FlushInterval)
 	defer flush.Stop()
-	hourly := time.NewTicker(time.Hour)
-	defer hourly.Stop()
-
 	m := maintainer{db: db}
 	m.due()
 	m.slice(ctx)
@@ -527,9 +538,10 @@ func (db *DB) Run(ctx context.Context) {
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeFlushTimeout)
 			_, _ = db.flushDue(fctx, db.now()) // logged by setWriteErr; retried next tick
 			cancel()
+			if !db.now().Before(m.next) {
+				m.due()
+			}
 			m.slice(ctx)
-		case <-hourly.C:
-			m.due()
 		}
 	}
 }

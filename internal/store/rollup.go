@@ -13,36 +13,49 @@ import (
 // History has three resolutions: table history holds one row per target
 // and minute for the last MinuteHistory (48 h), history_hourly one row per
 // target and hour, and history_daily one row per target and day, both for
-// the retention. Every flushed minute bucket is copied up: the flush that
-// adds it to its minute row adds it to its hour row and its day row in the
-// same transaction (see writeRecords). So each table holds every probe of
-// the span it keeps, and a reader adds up a disjoint cover of its span
-// (minutes up to the first hour boundary, hours up to the first day
-// boundary, days after: see sumHistory), counting each probe once, whether
-// or not the rollup has run.
+// the retention. A flush writes minute rows only (see writeRecords). Run's
+// pass closes what has ended: once no minute of an hour H can still be
+// written (hourCloseDelay after it ends, and none of its minutes buffered),
+// it sums H's minute rows into hour rows for every target, overwriting, and
+// advances the watermark hours_done (table history_marks) to H+1 in the
+// same transaction; once hours_done has passed a day D, it sums D's hour
+// rows into day rows and advances days_done to D+1 (see marks.go). So:
 //
-// The rollup therefore moves nothing: it deletes minute rows older than
-// MinuteHistory, which their hour and day rows already hold. Retention
-// deletes minute and hour rows before the cutoff, and day rows of days
-// entirely before it (the day containing the cutoff stays whole).
+//   - every hour before hours_done has hour rows holding exactly its
+//     minutes' probes, and every day before days_done day rows holding
+//     exactly its hours' (days_done*24 <= hours_done);
+//   - minute rows at or after hours_done*60 are never deleted, and rows of
+//     hours and days at or after the watermarks are ignored by readers (a
+//     copy-up era row there is overwritten before the watermark passes it).
+//
+// A reader reads the watermarks in its snapshot and adds up a disjoint
+// cover of its span: minutes up to the first hour boundary, hours up to the
+// first day boundary, days up to days_done, hours up to hours_done, and the
+// minutes (written and buffered) from there (see coverAfter, DailyUptime),
+// counting each probe once, whatever the pass has done.
+//
+// Rollup deletes minute rows older than MinuteHistory whose hours are
+// closed. Retention deletes minute (of closed hours only) and hour rows
+// before the cutoff, and day rows of days entirely before it (the day
+// containing the cutoff stays whole).
 //
 // Size, at a probe every 10 s (see BenchmarkHistoryGrowth): 48 h of minutes
 // plus 90 days of hours and 90 days of days is 2,880 + 2,160 + 90 rows per
 // target, about 5,100 rows of 30-odd bytes (158 kB per target packed at 90
-// days, 193 kB in the live file; the day rows and the hours of the minute
-// window add ~3 % to the minutes-then-hours layout), against 129,600 minute
-// rows with neither rollup nor copy-up.
+// days, 193 kB in the live file, as measured with copy-up, which had the
+// same rows), against 129,600 minute rows with no rollup.
 //
-// Rollup and retention run in the store's background loop (Run) as one pass
-// an hour, walking the targets in primary-key order. A pass is cut into
+// Closing, rollup and retention run in the store's background loop (Run) as
+// one pass an hour (hourCloseDelay after the hour), first closing hours and
+// days one unit and maintTxTargets targets a transaction, then walking the
+// targets in primary-key order for the deletions. A pass is cut into
 // transactions of at most maintTxRows rows, and Run gives it at most
 // maintSlice of work between two flushes, so neither Flush nor Commit waits
-// long for the write lock, and a first pass over a large history of minute
-// rows (after migrations 0003 and 0006) spreads over as many ticks as it
-// needs.
+// long for the write lock, and a pass after a long downtime spreads over as
+// many ticks as it needs.
 
 // MinuteHistory is how long history keeps minute buckets before Run deletes
-// them (their hour and day buckets hold them too).
+// them (once their hours are closed: their hour and day buckets hold them).
 const MinuteHistory = 48 * time.Hour
 
 const (
@@ -64,6 +77,13 @@ type maintPass struct {
 	cursor       string // every target up to and including it is done
 	rolledUp     int64  // minute rows within the retention deleted by the rollup (their hours hold them)
 	pruned       int64  // rows deleted by retention, of any table
+	closed       bool   // closing hours and days is done for this pass
+	minuteLimit  int64  // hours_done*60 as this transaction read it: no minute at or after it goes
+
+	// The closing's cursors: targets up to the cursor have their row for
+	// the unit (hourOf, dayOf) summed; "" for none.
+	hourCursor, dayCursor string
+	hourOf, dayOf         int64
 }
 
 func newPass(rollupBefore, pruneBefore time.Time) *maintPass {
@@ -79,9 +99,10 @@ func newPass(rollupBefore, pruneBefore time.Time) *maintPass {
 
 func unixHour(t time.Time) int64 { return t.Unix() / 3600 }
 
-// Rollup deletes every minute bucket that lies in an hour before the hour
-// containing before (their hour and day buckets hold them already), and
-// returns how many minute rows it deleted. Run does this on its own for
+// Rollup closes the hours and days that have ended (see above), then
+// deletes every minute bucket that lies in a closed hour before the hour
+// containing before (their hour and day buckets hold them), and returns how
+// many minute rows it deleted. Run does this on its own for
 // minutes older than MinuteHistory; this is for tools and tests. A before
 // later than MinuteHistory ago is taken as MinuteHistory ago: UptimeAll reads
 // minute rows over that span.
@@ -96,7 +117,8 @@ func (db *DB) Rollup(ctx context.Context, before time.Time) (int64, error) {
 	return p.rolledUp, nil
 }
 
-// Prune deletes history buckets before before (minute buckets for earlier
+// Prune closes the hours and days that have ended, then deletes history
+// buckets before before (minute buckets of closed hours for earlier
 // minutes, hour buckets for earlier hours, day buckets for earlier days: the
 // bucket containing before is kept), and delivered outbox rows delivered before it, and returns how many
 // rows went. Pending and failed deliveries are never pruned: they still
@@ -131,6 +153,16 @@ func (db *DB) pruneOutbox(ctx context.Context, before time.Time) (int64, error) 
 // positive budget, until budget has passed (errPassPaused).
 func (db *DB) runPass(ctx context.Context, p *maintPass, budget time.Duration) error {
 	start := time.Now()
+	for !p.closed {
+		done, err := db.closeStep(ctx, p)
+		if err != nil {
+			return err
+		}
+		p.closed = done
+		if !done && budget > 0 && time.Since(start) >= budget {
+			return errPassPaused
+		}
+	}
 	for {
 		done, err := db.maintTx(ctx, p)
 		if err != nil || done {
@@ -151,6 +183,11 @@ var errPassPaused = errors.New("maintenance pass paused")
 func (db *DB) maintTx(ctx context.Context, p *maintPass) (done bool, err error) {
 	next := *p
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		hw, _, err := historyMarks(ctx, tx)
+		if err != nil {
+			return err
+		}
+		next.minuteLimit = hw * 60
 		rows := 0
 		for visited := 0; rows < maintTxRows && visited < maintTxTargets; visited++ {
 			target, ok, err := nextHistoryTarget(ctx, tx, next.cursor)
@@ -204,7 +241,8 @@ func nextHistoryTarget(ctx context.Context, tx *sql.Tx, cursor string) (string, 
 // most (a step may pass it by one chunk), and reports the rows touched and
 // whether the target is done.
 func maintainTarget(ctx context.Context, tx *sql.Tx, target string, p *maintPass, budget int) (int, bool, error) {
-	limit := max(p.rollupBefore, p.pruneMinute) // minute rows before it go
+	// Minute rows before limit go, but never one of an hour not closed.
+	limit := min(max(p.rollupBefore, p.pruneMinute), p.minuteLimit)
 	rows := 0
 	deleteMinutes := func(from, to int64) (int64, error) {
 		if from >= to {
@@ -234,7 +272,8 @@ func maintainTarget(ctx context.Context, tx *sql.Tx, target string, p *maintPass
 		}
 		end := min(limit, first/60*60+maintChunkMinutes)
 		// Minutes before the prune limit are pruned; the others are
-		// rolled up: deleted too, since their hours and days hold them.
+		// rolled up: deleted too, since their (closed) hours and days hold
+		// them.
 		mid := min(max(p.pruneMinute, first), end)
 		n, err := deleteMinutes(first, mid)
 		if err != nil {
@@ -268,20 +307,24 @@ func maintainTarget(ctx context.Context, tx *sql.Tx, target string, p *maintPass
 }
 
 // maintainer drives the hourly pass from Run: it starts a pass when one is
-// due and gives it a slice of work per call.
+// due (hourCloseDelay after each hour's end) and gives it a slice of work per call.
 type maintainer struct {
 	db   *DB
 	pass *maintPass
 	// started is when the current pass began, for its log line.
 	started time.Time
+	// next is when the next pass is due: hourCloseDelay after the end of
+	// the hour the current one started in.
+	next time.Time
 }
 
-// due starts a pass unless one is under way.
+// due starts a pass unless one is under way, and sets when the next is due.
 func (m *maintainer) due() {
+	now := m.db.now()
+	m.next = now.Add(-hourCloseDelay).Truncate(time.Hour).Add(time.Hour + hourCloseDelay)
 	if m.pass != nil {
 		return
 	}
-	now := m.db.now()
 	m.pass = newPass(now.Add(-MinuteHistory), now.Add(-m.db.opts.Retention))
 	m.started = time.Now()
 }
