@@ -543,16 +543,18 @@ func analyzeArrivals(b *testing.B, arrivals [][]time.Time, start time.Time) benc
 			due++
 		}
 		for j, a := range as {
-			if p := sched.Prev(a); p.After(start) {
+			p := sched.Prev(a)
+			ms := msOf(a.Sub(p))
+			if p.After(start) {
 				if w := int(p.Sub(start) / (5 * time.Second)); w < len(lateBy5s) {
-					lateBy5s[w] = append(lateBy5s[w], msOf(a.Sub(p)))
+					lateBy5s[w] = append(lateBy5s[w], ms)
 				}
 			}
-			if p := sched.Prev(a); !p.Before(from) && p.Before(to) {
+			if !p.Before(from) && p.Before(to) {
 				got++
-				late = append(late, msOf(a.Sub(p)))
+				late = append(late, ms)
 				if !p.Before(start.Add(cpuSteadyFrom)) {
-					lateSteady = append(lateSteady, msOf(a.Sub(p)))
+					lateSteady = append(lateSteady, ms)
 				}
 			}
 			if j > 0 && !as[j-1].Before(from) {

@@ -168,11 +168,7 @@ func checkRowsMatch(t *testing.T, db *DB, model histModel, when string) {
 // the pass then sums the closed hours and days.
 func TestDB_Flush_MinutesOnly(t *testing.T) {
 	now := t0
-	db, err := Open(context.Background(), t.TempDir(), Options{Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := mustOpenWith(t, Options{Now: func() time.Time { return now }})
 	h := t0.Add(-3 * time.Hour) // an hour's start
 	rec := func(at time.Duration, ok bool, lat time.Duration) {
 		db.Record(ProbeRecord{Target: "api", At: h.Add(at), OK: ok, Latency: lat, State: "UP", Since: t0})
@@ -243,11 +239,7 @@ func marks(tb testing.TB, db *DB) (hw, dw int64) {
 // for a minute the rollup has dropped).
 func TestDB_Reads_SameAcrossPassAndBuffer(t *testing.T) {
 	const retention = 4 * 24 * time.Hour
-	db, err := Open(context.Background(), t.TempDir(), Options{Now: func() time.Time { return t0 }, Retention: retention})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := mustOpenWith(t, Options{Now: func() time.Time { return t0 }, Retention: retention})
 	model := histModel{}
 	rec := func(target string, at time.Time, ok bool, lat time.Duration) {
 		db.Record(ProbeRecord{Target: target, At: at, OK: ok, Latency: lat, State: "UP", Since: t0})
@@ -521,13 +513,9 @@ func TestDB_Close_ResumesAcrossChunks(t *testing.T) {
 // Retention and rollup never delete a minute of an hour not closed: here a
 // buffered bucket (a write outage) holds the hours from its own back.
 func TestDB_Pass_KeepsUnclosedMinutes(t *testing.T) {
-	db, err := Open(context.Background(), t.TempDir(), Options{
+	db := mustOpenWith(t, Options{
 		Now: func() time.Time { return t0 }, Retention: 24 * time.Hour,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	model := histModel{}
 	rec := func(target string, at time.Time) {
 		db.Record(ProbeRecord{Target: target, At: at, OK: true, State: "UP", Since: t0})
@@ -593,13 +581,9 @@ func TestDB_Flush_LateBucketOfClosedHour(t *testing.T) {
 // A long DailyUptime over minutes and hours not yet summed into days (here
 // before any pass) reads its many groups too.
 func TestDB_DailyUptime_ManyOpenDays(t *testing.T) {
-	db, err := Open(context.Background(), t.TempDir(), Options{
+	db := mustOpenWith(t, Options{
 		Now: func() time.Time { return t0 }, Retention: 500 * 24 * time.Hour,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
 	model := histModel{}
 	for d := range 400 {
 		at := t0.Add(-time.Duration(d) * 24 * time.Hour)

@@ -46,15 +46,43 @@ func mustFlush(tb testing.TB, db *DB) {
 	}
 }
 
-// historyRow reads one history bucket.
+// historyRow, hourRow and dayRow read one bucket of history, history_hourly
+// and history_daily.
 func historyRow(tb testing.TB, db *DB, target string, minute int64) (probes, failures, sum, mx int64) {
 	tb.Helper()
-	err := db.sql.QueryRow(`SELECT probes, failures, latency_sum_ms, latency_max_ms FROM history
-		WHERE target = ? AND minute = ?`, target, minute).Scan(&probes, &failures, &sum, &mx)
+	return bucketRow(tb, db, "history", "minute", target, minute)
+}
+
+func hourRow(tb testing.TB, db *DB, target string, hour int64) (probes, failures, sum, mx int64) {
+	tb.Helper()
+	return bucketRow(tb, db, "history_hourly", "hour", target, hour)
+}
+
+func dayRow(tb testing.TB, db *DB, target string, day int64) (probes, failures, sum, mx int64) {
+	tb.Helper()
+	return bucketRow(tb, db, "history_daily", "day", target, day)
+}
+
+func bucketRow(tb testing.TB, db *DB, table, col, target string, unit int64) (probes, failures, sum, mx int64) {
+	tb.Helper()
+	err := db.sql.QueryRow(`SELECT probes, failures, latency_sum_ms, latency_max_ms FROM `+table+`
+		WHERE target = ? AND `+col+` = ?`, target, unit).Scan(&probes, &failures, &sum, &mx)
 	if err != nil {
-		tb.Fatalf("history %s@%d: %v", target, minute, err)
+		tb.Fatalf("%s %s@%d: %v", table, target, unit, err)
 	}
 	return
+}
+
+// mustOpenWith opens a database in a fresh temporary directory with opts
+// and closes it when the test ends.
+func mustOpenWith(tb testing.TB, opts Options) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), tb.TempDir(), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 func countRows(tb testing.TB, db *DB, table string) int {

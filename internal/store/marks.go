@@ -127,14 +127,7 @@ func closeChunk(ctx context.Context, tx *sql.Tx, p *maintPass, c closing, u, lim
 			return setMark(ctx, tx, c.mark, skip)
 		}
 	}
-	names, err := queryStrings(ctx, tx, `
-		WITH RECURSIVE names(name, n) AS (
-			SELECT (SELECT MIN(target) FROM `+c.src+` WHERE target > ?1), 1
-			UNION ALL
-			SELECT (SELECT MIN(target) FROM `+c.src+` WHERE target > names.name), n + 1
-			FROM names WHERE names.name IS NOT NULL AND n < ?2
-		)
-		SELECT name FROM names WHERE name IS NOT NULL`, *cursor, maintTxTargets)
+	names, err := targetsAfter(ctx, tx, c.src, *cursor, maintTxTargets)
 	if err != nil {
 		return err
 	}

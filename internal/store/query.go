@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -336,52 +338,42 @@ func sumHistory(ctx context.Context, q *sql.Tx, spans []historySpan, groupMinute
 // spanTargets lists, in order, the targets with rows in any table of the
 // non-empty spans.
 func spanTargets(ctx context.Context, q querier, spans []historySpan) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
+	tables := map[string]bool{}
+	names := map[string]struct{}{}
 	for _, s := range spans {
-		if s.lo >= s.hi || seen[s.table] {
+		if s.lo >= s.hi || tables[s.table] {
 			continue
 		}
-		seen[s.table] = true
-		names, err := distinctTargets(ctx, q, s.table)
+		tables[s.table] = true
+		ns, err := distinctTargets(ctx, q, s.table)
 		if err != nil {
 			return nil, err
 		}
-		if out == nil {
-			out = names
-			continue
+		for _, n := range ns {
+			names[n] = struct{}{}
 		}
-		merged := make([]string, 0, max(len(out), len(names)))
-		i, j := 0, 0
-		for i < len(out) || j < len(names) {
-			switch {
-			case j == len(names) || (i < len(out) && out[i] < names[j]):
-				merged = append(merged, out[i])
-				i++
-			case i == len(out) || names[j] < out[i]:
-				merged = append(merged, names[j])
-				j++
-			default:
-				merged = append(merged, out[i])
-				i, j = i+1, j+1
-			}
-		}
-		out = merged
 	}
-	return out, nil
+	return slices.Sorted(maps.Keys(names)), nil
 }
 
 // distinctTargets lists the targets with rows in a history table, one seek
 // per target through the primary key.
 func distinctTargets(ctx context.Context, q querier, table string) ([]string, error) {
+	return targetsAfter(ctx, q, table, "", 0)
+}
+
+// targetsAfter lists, in order, the targets after the name after with rows
+// in a history table, at most limit of them (0: all), one seek per target
+// through the primary key.
+func targetsAfter(ctx context.Context, q querier, table, after string, limit int) ([]string, error) {
 	return queryStrings(ctx, q, `
-		WITH RECURSIVE names(name) AS (
-			SELECT (SELECT MIN(target) FROM `+table+`)
+		WITH RECURSIVE names(name, n) AS (
+			SELECT (SELECT MIN(target) FROM `+table+` WHERE target > ?1), 1
 			UNION ALL
-			SELECT (SELECT MIN(target) FROM `+table+` WHERE target > names.name)
-			FROM names WHERE names.name IS NOT NULL
+			SELECT (SELECT MIN(target) FROM `+table+` WHERE target > names.name), n + 1
+			FROM names WHERE names.name IS NOT NULL AND (?2 = 0 OR n < ?2)
 		)
-		SELECT name FROM names WHERE name IS NOT NULL`)
+		SELECT name FROM names WHERE name IS NOT NULL`, after, limit)
 }
 
 func floorDiv(a, b int64) int64 {

@@ -12,28 +12,6 @@ import (
 	"time"
 )
 
-// hourRow reads one hour bucket.
-func hourRow(tb testing.TB, db *DB, target string, hour int64) (probes, failures, sum, mx int64) {
-	tb.Helper()
-	err := db.sql.QueryRow(`SELECT probes, failures, latency_sum_ms, latency_max_ms FROM history_hourly
-		WHERE target = ? AND hour = ?`, target, hour).Scan(&probes, &failures, &sum, &mx)
-	if err != nil {
-		tb.Fatalf("history_hourly %s@%d: %v", target, hour, err)
-	}
-	return
-}
-
-// dayRow reads one day bucket.
-func dayRow(tb testing.TB, db *DB, target string, day int64) (probes, failures, sum, mx int64) {
-	tb.Helper()
-	err := db.sql.QueryRow(`SELECT probes, failures, latency_sum_ms, latency_max_ms FROM history_daily
-		WHERE target = ? AND day = ?`, target, day).Scan(&probes, &failures, &sum, &mx)
-	if err != nil {
-		tb.Fatalf("history_daily %s@%d: %v", target, day, err)
-	}
-	return
-}
-
 // finishPass runs Run's hourly pass to its end, slice by slice.
 func finishPass(tb testing.TB, db *DB) {
 	tb.Helper()
