@@ -2,11 +2,12 @@ package ingest
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/pollerd/pollerd/internal/alert"
 )

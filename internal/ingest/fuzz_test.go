@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -175,4 +177,91 @@ func insertAt(s, what string) string {
 		i--
 	}
 	return s[:i] + what + s[i:]
+}
+
+// FuzzDecodeBodyMatchesStdlib holds decodeBody (segmentio/encoding/json) to
+// what encoding/json makes of the same body: the same bodies accepted, with
+// the same service, channels and description (invalid UTF-8 replaced the
+// same way, keys matched the same way), and every other body refused with a
+// 400. Which 400 may differ where a body is wrong twice (a mistyped field
+// and a syntax error): encoding/json reports the syntax error first.
+func FuzzDecodeBodyMatchesStdlib(f *testing.F) {
+	for _, name := range []string{"node-502.json", "browser-502.json", "node-econnrefused.json"} {
+		f.Add(fixture(f, name))
+	}
+	for _, s := range []string{
+		`{"serviceName":"s","types":["log","log"],"description":"d"}`,
+		`{"SERVICENAME":"s","Types":null,"description":null}`,
+		`{"serviceName":"s","serviceName":"t"}`,
+		"{\"serviceName\":\"s\xff\",\"description\":\"\\ud800 \xc3\"}",
+		"{\"serviceName\":\"s\",\"description\":\"a\tb\"}",
+		`{"serviceName":"s","description":"a\u00e9\n\/\\\"\r\t\b\f\ud83d\ude00b\\"}`,
+		`{"serviceName":"s","x":[1,2e5,-0.1,true,null,{"y":"\u00e9"}]} `,
+		`{"serviceName":"s","x":01}`,
+		`{"serviceName":"s"} {}`,
+		`{"serviceName":5}`,
+		`{"serviceName":"s","types":"slack"}`,
+		`{"serviceName":"s","description":{}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, gotErr := decodeBody(body, fuzzChannels)
+		want, wantErr := decodeBodyStdlib(body, fuzzChannels)
+		switch {
+		case gotErr == nil && wantErr == nil:
+			if got.service != want.service || got.description != want.description ||
+				strings.Join(got.channels, ",") != strings.Join(want.channels, ",") {
+				t.Fatalf("decoded %+v, encoding/json %+v", got, want)
+			}
+		case gotErr == nil:
+			t.Fatalf("accepted what encoding/json refuses (%s): %+v", wantErr.msg, got)
+		case wantErr == nil:
+			t.Fatalf("refused (%s) what encoding/json accepts: %+v", gotErr.msg, want)
+		case gotErr.status != wantErr.status:
+			t.Fatalf("status %d (%s), encoding/json %d (%s)", gotErr.status, gotErr.msg, wantErr.status, wantErr.msg)
+		}
+	})
+}
+
+// decodeBodyStdlib is decodeBody as it was written on encoding/json, with
+// the description decoded as a string: the reference of
+// FuzzDecodeBodyMatchesStdlib.
+func decodeBodyStdlib(body []byte, channels map[string]bool) (request, *apiError) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return request{}, errNotObject
+	}
+	var p struct {
+		ServiceName *string  `json:"serviceName"`
+		Types       []string `json:"types"`
+		Description *string  `json:"description"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if err := dec.Decode(&p); err != nil {
+		var te *json.UnmarshalTypeError
+		if !errors.As(err, &te) {
+			return request{}, errNotObject
+		}
+		return request{}, errTypes // which field is beside the point here
+	}
+	if len(bytes.TrimLeft(trimmed[dec.InputOffset():], " \t\r\n")) != 0 {
+		return request{}, errTrailing
+	}
+	if p.ServiceName == nil || *p.ServiceName == "" {
+		return request{}, errServiceName
+	}
+	req := request{service: *p.ServiceName}
+	if p.Description != nil {
+		req.description = *p.Description
+	}
+	for _, t := range p.Types {
+		if !channels[t] {
+			return request{}, errTypes
+		}
+		if !slices.Contains(req.channels, t) {
+			req.channels = append(req.channels, t)
+		}
+	}
+	return req, nil
 }

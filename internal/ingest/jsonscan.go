@@ -1,9 +1,10 @@
 package ingest
 
 import (
-	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/segmentio/encoding/json"
 )
 
 // A small JSON object walker for descriptions. Real descriptions are 2–5 KB
