@@ -3,6 +3,7 @@ module github.com/pollerd/pollerd
 go 1.26.8
 
 require (
+	github.com/bytedance/gopkg v0.1.4
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/fsnotify/fsnotify v1.9.0
 	github.com/go-viper/mapstructure/v2 v2.4.0

@@ -2,8 +2,12 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
+
+	"github.com/bytedance/gopkg/util/gctuner"
 )
 
 func TestSetGCPercent(t *testing.T) {
@@ -19,7 +23,40 @@ func TestSetGCPercent(t *testing.T) {
 		t.Fatal(err)
 	}
 	setGCPercent()
-	if got := debug.SetGCPercent(100); got != defaultGCPercent {
-		t.Errorf("without GOGC: GC percent %d, want %d", got, defaultGCPercent)
+	defer gctuner.Tuning(0)
+
+	// The tuner sets the percent after each collection, from its finalizer.
+	percentAfterGC := func() uint32 {
+		t.Helper()
+		before := gctuner.GetGCPercent()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+			if p := gctuner.GetGCPercent(); p != before || time.Now().After(deadline) {
+				return p
+			}
+		}
+	}
+
+	// The test binary's heap is far below the threshold: the heap may grow
+	// by more than the 50 % of a large one.
+	p := percentAfterGC()
+	if p <= defaultGCPercent || p > 500 {
+		t.Errorf("small heap: GC percent %d, want in (%d, 500]", p, defaultGCPercent)
+	}
+	if got := debug.SetGCPercent(int(p)); got != int(p) {
+		t.Errorf("small heap: the runtime's GC percent is %d, the tuner's %d", got, p)
+	}
+
+	// Past the threshold, 50 %.
+	big := make([][]byte, 0, 64)
+	for range 48 {
+		big = append(big, make([]byte, 1<<20))
+	}
+	p = percentAfterGC()
+	runtime.KeepAlive(big)
+	if p != defaultGCPercent {
+		t.Errorf("48 MB live: GC percent %d, want %d", p, defaultGCPercent)
 	}
 }
