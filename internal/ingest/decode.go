@@ -122,8 +122,8 @@ func validatePayload(p payload, channels map[string]bool) (request, *apiError) {
 // description is 2–5 KB of serialised error whose quotes and newlines are
 // all escaped; the fast path copies the runs between escapes, where the
 // JSON decoders go rune by rune (it was most of the decoding's cost). Rare
-// inputs, \u escapes and bytes that are not UTF-8, take encoding/json's
-// own path so the result is the same as it would give
+// inputs, \u escapes and bytes that are not UTF-8, take the decoder's own
+// path, so the result is what encoding/json gives
 // (FuzzDecodeBodyMatchesStdlib).
 func unquote(raw []byte) string {
 	s := raw[1 : len(raw)-1]
