@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -111,7 +112,7 @@ func validatePayload(p payload, channels map[string]bool) (request, *apiError) {
 		if !channels[t] {
 			return request{}, errorf(http.StatusBadRequest, "types: unknown channel %s", quoteInput(t))
 		}
-		if !contains(req.channels, t) {
+		if !slices.Contains(req.channels, t) {
 			req.channels = append(req.channels, t)
 		}
 	}
@@ -165,13 +166,4 @@ func unquoteSlow(raw []byte) string {
 	var s string
 	_ = json.Unmarshal(raw, &s) // raw is a valid JSON string
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
