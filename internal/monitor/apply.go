@@ -235,7 +235,7 @@ func afresh(prev Status, now time.Time) Status {
 // newEntry makes the entry of t, with its own ctx under the monitor's and
 // its metric series.
 func (m *Monitor) newEntry(t Target, s cron.Schedule, st Status) *entry {
-	e := &entry{target: t, sem: make(chan struct{}, 1), grace: graceOf(s), status: st}
+	e := &entry{target: t, grace: graceOf(s), status: st}
 	if m.metrics != nil {
 		e.metrics = new(probeCounts)
 	}
