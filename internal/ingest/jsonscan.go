@@ -13,9 +13,9 @@ import (
 // through its state machine. The walker visits the members of one object and
 // skips values it is not asked about with a plain byte loop; the few values
 // it hands out are then decoded strictly (segmentio/encoding/json, as the
-// body is: decode.go). It is lenient
-// about what it skips (a bad literal inside an unread value passes), which
-// is harmless: nothing skipped is ever shown.
+// body is: decode.go). It is lenient about what it skips (a bad literal
+// inside an unread value passes), which is harmless: nothing skipped is
+// ever shown.
 
 var errJSON = errors.New("malformed json")
 

@@ -356,10 +356,10 @@ func BenchmarkOpen10kTargets90Days(b *testing.B) {
 // targets ("target-00042"), their state rows, and days of history ending at
 // t0 as the flushes and the rollup leave it: minute buckets from
 // t0-MinuteHistory's hour on, hour and day buckets for the whole span, each
-// the sum of what it covers, and the watermarks at the hours closed by t0 (the hours of the minute window are their
-// minutes' sums, computed in closed form). It writes in key order in one
-// transaction on a connection without journal, which is as fast as SQLite
-// inserts go.
+// the sum of what it covers (the hours of the minute window are their
+// minutes' sums, computed in closed form), and the watermarks at the hours
+// closed by t0. It writes in key order in one transaction on a connection
+// without journal, which is as fast as SQLite inserts go.
 func buildHistory(tb testing.TB, dir string, targets, days int) {
 	tb.Helper()
 	raw, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+

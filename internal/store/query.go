@@ -228,6 +228,10 @@ type historySpan struct {
 	lo, hi     int64 // in units of col
 }
 
+// maxSplit bounds the groups of one span that sumHistory reads as one part
+// each.
+const maxSplit = 120
+
 // sumHistory adds up each target's rows in spans (which must not overlap in
 // time: a probe is in its minute row and, once closed, its hour and day
 // rows), per group of groupMinutes (a multiple of every span's minutes; 0
@@ -247,10 +251,6 @@ type historySpan struct {
 // spans with GROUP BY sorted them too: at 10k targets over 90 days it took
 // 1.0 s for a 24 h uptime and 3.0 s for the daily bars, against 0.54 and
 // 1.35 s with one aggregate per span and group.)
-// maxSplit bounds the groups of one span that sumHistory reads as one part
-// each.
-const maxSplit = 120
-
 func sumHistory(ctx context.Context, q *sql.Tx, spans []historySpan, groupMinutes int64,
 	fn func(name string, group, probes, failures int64)) error {
 	var parts []string

@@ -434,11 +434,15 @@ func writeRecords(ctx context.Context, tx *sql.Tx, bk []takenBucket, st []takenS
 		if err != nil {
 			return err
 		}
+		// A bucket goes to the rows of historyUpserts' tables whose unit
+		// is closed: its minute always, its hour before hw, its day
+		// before dw. The pass sums the others.
+		closedBefore := [len(historyUpserts)]int64{math.MaxInt64, hw * 60, dw * 1440}
 		for i, q := range historyUpserts {
 			var hist *sql.Stmt
 			for _, t := range bk {
-				if (i == 1 && t.key.minute >= hw*60) || (i == 2 && t.key.minute >= dw*1440) {
-					continue // not closed: the pass sums it
+				if t.key.minute >= closedBefore[i] {
+					continue
 				}
 				if hist == nil {
 					if hist, err = tx.PrepareContext(ctx, q); err != nil {
@@ -515,10 +519,10 @@ func (db *DB) Healthy() error {
 // FlushInterval and, once an hour (and once at start: hourCloseDelay after
 // each hour ends), sums the closed hours and days, deletes the minute
 // history older than MinuteHistory (of summed hours only) and prunes what is
-// older than the retention; that pass runs in slices of at most ~100 ms between flushes
-// (see rollup.go). When ctx ends it flushes everything a last time (for at
-// most 5 s) and returns. The caller owns it: start it once in
-// a goroutine, cancel ctx and wait for it before Close.
+// older than the retention; that pass runs in slices of at most ~100 ms
+// between flushes (see rollup.go). When ctx ends it flushes everything a
+// last time (for at most 5 s) and returns. The caller owns it: start it
+// once in a goroutine, cancel ctx and wait for it before Close.
 func (db *DB) Run(ctx context.Context) {
 	flush := time.NewTicker(db.opts.FlushInterval)
 	defer flush.Stop()
